@@ -1,0 +1,5 @@
+"""ASGI entry point: `uvicorn mercato.asgi:app`."""
+
+from mercato.kernel.app import create_app
+
+app = create_app()

@@ -1,0 +1,98 @@
+"""Command line: `mercato init | serve | worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Mercato: multi-tenant CRM/ERP backend platform.", no_args_is_help=True)
+console = Console()
+
+
+def _settings_and_registry():  # noqa: ANN202
+    from mercato.kernel.module import Registry
+    from mercato.kernel.settings import get_settings
+
+    settings = get_settings()
+    return settings, Registry.load(settings.module_ids)
+
+
+@app.command()
+def init(
+    demo: bool = typer.Option(False, "--demo", help="Seed tenant Acme Corp with demo users and data."),
+    email: str = typer.Option(None, "--email", help="Superadmin e-mail (default OM_INIT_SUPERADMIN_EMAIL)."),
+    password: str = typer.Option(None, "--password", help="Superadmin password (default OM_INIT_SUPERADMIN_PASSWORD)."),
+    tenant: str = typer.Option("Acme Corp", "--tenant", help="Name of the tenant to create."),
+) -> None:
+    """Migrate the database and create the superadmin (and demo data with --demo)."""
+    from mercato.bootstrap import initialise
+
+    settings, registry = _settings_and_registry()
+    if email:
+        settings.init_superadmin_email = email
+    if password:
+        settings.init_superadmin_password = password
+    settings.ensure_data_dir()
+    result = asyncio.run(initialise(settings, registry, demo=demo, tenant_name=tenant, echo=console.print))
+    console.print(f"[green]initialised[/green] tenant {result['tenantId']} organization {result['organizationId']}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(3000, "--port"),
+    workers: int = typer.Option(1, "--workers", min=1),
+    reload: bool = typer.Option(False, "--reload"),
+) -> None:
+    """Start the API server. On the embedded default an empty database is initialised with demo data."""
+    import uvicorn
+
+    from mercato.bootstrap import initialise, is_initialised
+    from mercato.kernel.db import Database
+
+    settings, registry = _settings_and_registry()
+    settings.ensure_data_dir()
+    os.environ.setdefault("APP_URL", f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}")
+
+    async def _prepare() -> bool:
+        db = Database(settings.database_url)
+        try:
+            return await is_initialised(db)
+        finally:
+            await db.dispose()
+
+    if not asyncio.run(_prepare()):
+        console.print("[yellow]empty database: initialising with demo data[/yellow]")
+        asyncio.run(initialise(settings, registry, demo=settings.demo_mode, echo=console.print))
+    else:
+        from mercato.kernel.db import Database as _Db
+        from mercato.kernel.migrate import upgrade_schema
+
+        async def _migrate() -> None:
+            db = _Db(settings.database_url)
+            try:
+                await upgrade_schema(db)
+            finally:
+                await db.dispose()
+
+        asyncio.run(_migrate())
+    console.print(f"Mercato on http://{host}:{port} — explorer at http://{host}:{port}/docs/api")
+    logging.getLogger("mercato.access").setLevel(logging.WARNING)
+    uvicorn.run("mercato.asgi:app", host=host, port=port, workers=workers, reload=reload, log_level=settings.log_level,
+                access_log=False)
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs (production: Redis broker). The embedded default runs jobs in-process instead."""
+    from mercato.kernel.jobs import run_worker
+
+    run_worker()
+
+
+if __name__ == "__main__":
+    app()

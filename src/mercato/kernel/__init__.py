@@ -1,0 +1,1 @@
+"""The kernel: framework pieces every module uses. It imports no module."""

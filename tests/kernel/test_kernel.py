@@ -1,0 +1,37 @@
+from mercato.kernel.rbac import Acl, acl_allows, feature_matches, has_all
+
+
+def test_wildcard_matching_follows_contract() -> None:
+    assert feature_matches("*", "customers.companies.view")
+    assert feature_matches("entities.*", "entities")
+    assert feature_matches("entities.*", "entities.records.view")
+    assert not feature_matches("entities.*", "entitiesx.view")
+    assert not feature_matches("customers.companies.view", "customers.companies.manage")
+    assert has_all([], [])
+    assert not has_all(["a.b"], [])
+
+
+def test_org_restricted_acl_denies_outside_org() -> None:
+    owners = {"customers.view": "customers"}
+    acl = Acl(features=["customers.*"], organizations=["org-a"])
+    assert acl_allows(acl, ["customers.view"], "org-a", owners, {"customers"})
+    assert not acl_allows(acl, ["customers.view"], "org-b", owners, {"customers"})
+    assert not acl_allows(Acl(features=["customers.*"]), ["customers.view"], None, owners, set())
+
+
+async def test_unknown_route_is_json_404(anon) -> None:
+    res = await anon.get("/api/nope/nothing")
+    assert res.status_code == 404
+    assert res.json() == {"error": "Not Found"}
+
+
+async def test_validation_error_is_400_json(anon) -> None:
+    res = await anon.post("/api/auth/login", json={"email": "not-an-email", "password": "x"})
+    assert res.status_code == 400
+    assert res.json() == {"ok": False, "error": "Invalid email or password"}
+
+
+async def test_request_id_header_round_trips(anon) -> None:
+    res = await anon.get("/api/version", headers={"x-request-id": "abc123"})
+    assert res.headers["x-request-id"] == "abc123"
+    assert res.json()["version"]
