@@ -94,5 +94,17 @@ def worker() -> None:
     run_worker()
 
 
+@app.command()
+def makemigration(message: str = typer.Option(..., "-m", "--message")) -> None:
+    """Autogenerate an Alembic revision from the models (developers; compares against DATABASE_URL)."""
+    from alembic import command
+
+    from mercato.kernel.migrate import alembic_config
+
+    settings, _ = _settings_and_registry()
+    settings.ensure_data_dir()
+    command.revision(alembic_config(settings.database_url), message=message, autogenerate=True)
+
+
 if __name__ == "__main__":
     app()
