@@ -31,7 +31,7 @@ from mercato.kernel.context import parse_uuid
 from mercato.kernel.db import UTCDateTime, utcnow
 from mercato.kernel.errors import ApiError
 from mercato.kernel.extensions import split_custom_values
-from mercato.kernel.serialize import jsonable
+from mercato.kernel.serialize import iso, jsonable
 
 
 def _parse_dt(value: Any) -> datetime | None:
@@ -153,6 +153,10 @@ class EntityCommands:
             rt.session.add(row)
         else:
             for key, value in values.items():
+                current = getattr(row, key)
+                # snapshots keep milliseconds: leave timestamps alone when they are the same instant at that precision
+                if isinstance(value, datetime) and isinstance(current, datetime) and iso(current) == iso(value):
+                    continue
                 setattr(row, key, value)
         if self.soft_delete:
             row.deleted_at = None
