@@ -13,6 +13,7 @@ from mercato.kernel.db import Base, IdMixin, OrgMixin, SoftDeleteMixin, TenantMi
 from mercato.kernel.entity_commands import EntityCommands
 from mercato.kernel.module import Feature, Module
 from mercato.kernel.routing import ModuleRouter
+from tests.kernel.fake_providers import FakeCustomFields, FakeQueryIndex
 
 
 class Widget(IdMixin, TenantMixin, OrgMixin, TimestampMixin, SoftDeleteMixin, Base):
@@ -59,12 +60,22 @@ widgets = CrudResource(
     view=["test_widgets.view"], manage=["test_widgets.manage"], entity_id="test_widgets:widget",
 )
 
+# a read-only resource: unconfigured methods answer 501
+widget_views = CrudResource(
+    path="/test_widgets/widget-views", model=Widget, resource_kind="test_widgets.widget_view",
+    list_fields=["id", "name"], view=["test_widgets.view"], access_log=False,
+)
+
 router = ModuleRouter("Test Widgets")
 widgets.mount(router)
+widget_views.mount(router)
+custom_fields = FakeCustomFields()
+query_index = FakeQueryIndex()
 
 module = Module(
     id="test_widgets", title="Test widgets",
     features=[Feature("test_widgets.view", "View widgets"), Feature("test_widgets.manage", "Manage widgets")],
     default_grants={"admin": ["test_widgets.*"], "employee": ["test_widgets.view"]},
     routers=lambda: [router],
+    providers={"custom_fields": custom_fields, "query_index": query_index},
 )
