@@ -117,3 +117,24 @@ async def test_generated_openapi_document_includes_resource(wapp) -> None:
     assert any(p.endswith("/audit_logs/audit-logs/actions") for p in paths)
     actions = doc["paths"][next(p for p in paths if p.endswith("/audit_logs/audit-logs/actions"))]["get"]
     assert {"offset", "sortField", "includeRelated"} <= {p["name"] for p in actions["parameters"]}
+
+
+def test_nested_body_schema_is_inlined_for_openapi() -> None:
+    import json
+
+    from pydantic import BaseModel
+
+    from mercato.kernel.crud import CrudResource
+
+    class Address(BaseModel):
+        city: str
+
+    class Body(BaseModel):
+        name: str
+        address: Address
+
+    resource = CrudResource(path="/t/x", model=widgets.Widget, resource_kind="t.x")
+    schema = resource._body_doc(Body, with_id=True)["requestBody"]["content"]["application/json"]["schema"]
+    assert "$ref" not in json.dumps(schema) and "$defs" not in schema
+    assert schema["properties"]["address"]["properties"]["city"]["type"] == "string"
+    assert schema["required"] == ["address", "id", "name"]

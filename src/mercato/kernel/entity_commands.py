@@ -222,6 +222,7 @@ class EntityCreate(Command):
         spec = self.spec
         base, custom = split_custom_values(_body(input))
         tenant, org = self.target_scope(rt, base)
+        base = {k: v for k, v in base.items() if k not in ("tenantId", "organizationId")}
         values = spec.validate(spec.create_schema, base, partial=False)
         values.update(spec.defaults)
         if spec.has_tenant:
@@ -287,7 +288,8 @@ class EntityUpdate(Command):
         spec = self.spec
         base, custom = split_custom_values(_body(input))
         row = await self.find(rt, base)
-        values = spec.validate(spec.update_schema, {k: v for k, v in base.items() if k != "id"}, partial=True)
+        data = {k: v for k, v in base.items() if k not in ("id", "tenantId", "organizationId")}
+        values = spec.validate(spec.update_schema, data, partial=True)
         for key in ("id", "tenant_id", "organization_id", "created_at", "deleted_at", *spec.defaults):
             values.pop(key, None)
         for key, value in values.items():

@@ -243,3 +243,20 @@ async def test_other_tenant_sees_no_logs(wapp, wadmin) -> None:
     export = (await other.get(EXPORT, params={"resourceKind": KIND, "resourceId": wid})).text
     assert export == "When,User,Action,Field,Old Value,New Value,Source"
     assert (await other.post(REDO, json={"logId": op["id"]})).json() == {"error": "Redo target not available"}
+
+
+async def test_access_log_rotation_and_record_access_helper(wapp, wadmin, db, monkeypatch) -> None:
+    from mercato.modules.audit_logs.models import AccessLog
+
+    tenant = uuid.UUID(wapp.state.seeded["tenantId"])
+    old = datetime.now(UTC) - timedelta(hours=9)
+    stale = AccessLog(tenant_id=tenant, resource_kind="x.thing", resource_id="old-1", access_type="read", created_at=old)
+    core = AccessLog(tenant_id=tenant, resource_kind="auth.user", resource_id="old-2", access_type="read", created_at=old)
+    db.add_all([stale, core])
+    await db.commit()
+    monkeypatch.setenv("AUDIT_LOGS_ROTATE_INTERVAL_MS", "0")
+    wid, _ = await _create(wadmin)
+    assert (await wadmin.get(W, params={"id": wid})).status_code == 200
+    db.expire_all()
+    left = {r.resource_id for r in (await db.execute(select(AccessLog).where(AccessLog.resource_id.in_(["old-1", "old-2"])))).scalars()}
+    assert left == {"old-2"}  # core kinds are kept for 7 days
