@@ -234,3 +234,36 @@ def test_diff_snapshots_flattens_and_skips_updated_at() -> None:
         "address.city": {"from": "A", "to": "B"}, "cf_priority": {"from": 1, "to": 2}, "tags": {"from": [1], "to": [1, 2]},
     }
     assert diff_snapshots(None, after) == {}
+
+
+async def test_on_write_hook_rejects_and_nothing_is_logged(wadmin, db) -> None:
+    before = (await db.execute(select(ActionLog.id))).scalars().all()
+    res = await wadmin.post(URL, json={"name": "reserved"})
+    assert res.status_code == 409 and res.json() == {"error": "Widget name is reserved"}
+    wid = (await wadmin.post(URL, json={"name": "fine"})).json()["id"]
+    res = await wadmin.put(URL, json={"id": wid, "name": "reserved"})
+    assert res.status_code == 409 and (await _row(db, wid)).name == "fine"
+    db.expire_all()
+    after = (await db.execute(select(ActionLog.id))).scalars().all()
+    assert len(after) == len(before) + 1  # only the successful create
+
+
+async def test_optimistic_lock_can_be_disabled(wadmin, monkeypatch) -> None:
+    wid = (await wadmin.post(URL, json={"name": "nolock"})).json()["id"]
+    stale = "2000-01-01T00:00:00.000Z"
+    monkeypatch.setenv("OM_OPTIMISTIC_LOCK", "off")
+    assert (await wadmin.put(URL, json={"id": wid, "name": "n1"}, headers={LOCK: stale})).status_code == 200
+    monkeypatch.setenv("OM_OPTIMISTIC_LOCK", "customers.company")
+    assert (await wadmin.put(URL, json={"id": wid, "name": "n2"}, headers={LOCK: stale})).status_code == 200
+    monkeypatch.setenv("OM_OPTIMISTIC_LOCK", "test_widgets.widget")
+    assert (await wadmin.put(URL, json={"id": wid, "name": "n3"}, headers={LOCK: stale})).status_code == 409
+
+
+async def test_undo_update_of_deleted_record_fails_cleanly(wadmin, wsuper, db) -> None:
+    wid = (await wadmin.post(URL, json={"name": "gone"})).json()["id"]
+    op = _op(await wadmin.put(URL, json={"id": wid, "name": "gone-2"}))
+    assert (await wsuper.delete(URL, params={"id": wid})).status_code == 200  # another actor deletes it
+    res = await wadmin.post(UNDO, json={"undoToken": op["undoToken"]})
+    assert res.status_code == 400 and res.json() == {"error": "Undo failed"}
+    assert (await _row(db, wid)).deleted_at is not None
+    assert (await _log(db, op["id"])).execution_state == "done"

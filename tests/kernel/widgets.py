@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mercato.kernel.crud import CrudResource, Filter
 from mercato.kernel.db import Base, IdMixin, OrgMixin, SoftDeleteMixin, TenantMixin, TimestampMixin
 from mercato.kernel.entity_commands import EntityCommands
+from mercato.kernel.errors import ApiError
 from mercato.kernel.module import Feature, Module
 from mercato.kernel.routing import ModuleRouter
 from tests.kernel.fake_providers import FakeCustomFields, FakeQueryIndex
@@ -44,10 +45,15 @@ class WidgetUpdate(BaseModel):
     is_active: bool | None = Field(None, alias="isActive")
 
 
+async def check_reserved_name(rt, row, body, verb) -> None:  # noqa: ANN001
+    if row.name == "reserved":
+        raise ApiError(409, "Widget name is reserved")
+
+
 widget_commands = EntityCommands(
     model=Widget, prefix="test_widgets.widgets", resource_kind="test_widgets.widget", label="widget",
     create_schema=WidgetCreate, update_schema=WidgetUpdate, events="test_widgets.widget",
-    entity_id="test_widgets:widget",
+    entity_id="test_widgets:widget", on_write=check_reserved_name,
 )
 
 widgets = CrudResource(

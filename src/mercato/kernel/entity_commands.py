@@ -16,7 +16,7 @@ them as `create_cls=`...) for special cases such as extra validation or dependen
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -60,6 +60,9 @@ class EntityCommands:
     update_cls: type[EntityUpdate] | None = None
     delete_cls: type[EntityDelete] | None = None
     doc_builder: Callable[[Any], dict[str, Any]] | None = None
+    # hook run on create/update after the validated values are set, before the flush:
+    # await on_write(rt, row, body, "create" | "update") — derive columns, check uniqueness (raise ApiError)
+    on_write: Callable[[CommandRuntime, Any, dict[str, Any], str], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         noun = self.label[:1].upper() + self.label[1:]
@@ -144,10 +147,12 @@ class EntityCommands:
                 doc = self.doc_builder(row) if self.doc_builder else {k: jsonable(getattr(row, k)) for k in self.columns}
                 rt.queue_index_upsert(entity_type, str(row.id), row_tenant(row), row_org(row), doc)
 
-    async def restore(self, rt: CommandRuntime, snap: dict[str, Any]) -> Any:
-        """Re-materialize a record from a snapshot with its original id (revive or re-insert)."""
+    async def restore(self, rt: CommandRuntime, snap: dict[str, Any], revive: bool = True) -> Any:
+        """Write a snapshot back with its original id: revive or re-insert when `revive`, else live rows only."""
         values = self.from_snapshot(snap)
-        row = await self.load(rt, values.get("id"), include_deleted=True)
+        row = await self.load(rt, values.get("id"), include_deleted=revive)
+        if row is None and not revive:
+            raise ApiError(404, self.not_found or "Not found")
         if row is None:
             row = self.model(**values)
             rt.session.add(row)
@@ -231,6 +236,8 @@ class EntityCreate(Command):
             values["organization_id"] = org
         values.pop("id", None)
         row = spec.model(**values)
+        if spec.on_write is not None:
+            await spec.on_write(rt, row, base, "create")
         rt.session.add(row)
         await rt.session.flush()
         await spec.save_custom(rt, row, custom)
@@ -294,6 +301,8 @@ class EntityUpdate(Command):
             values.pop(key, None)
         for key, value in values.items():
             setattr(row, key, value)
+        if spec.on_write is not None:
+            await spec.on_write(rt, row, data, "update")
         if "updated_at" in spec.columns:
             row.updated_at = utcnow()
         await rt.session.flush()
@@ -312,7 +321,7 @@ class EntityUpdate(Command):
         before = entry.undo_payload.get("before") or entry.snapshot_before
         if not isinstance(before, dict):
             raise ApiError(400, "Undo failed")
-        row = await self.spec.restore(rt, before)
+        row = await self.spec.restore(rt, before, revive=False)
         self.spec.side_effects(rt, row, "updated")
 
 
