@@ -168,7 +168,7 @@ async def put_branding(request: Request, ctx: Ctx) -> dict[str, Any]:
     except ValueError as exc:
         issues = getattr(exc, "errors", lambda: [])()
         raise ApiError(422, "Enter a valid image URL.", issues=[
-            {"code": "custom", "path": ["logoUrl"], "message": str(i.get("msg", "")).removeprefix("Value error, ")} for i in issues
+            {"code": "custom", "path": ["logoUrl"], "message": str(i.get("msg", ""))} for i in issues
         ]) from None
     org = await service.set_branding(ctx, org, data.logoUrl)
     return switcher.branding_body(org)

@@ -16,6 +16,7 @@ from pydantic import (
     StrictStr,
     ValidationError,
 )
+from pydantic_core import PydanticCustomError
 
 from mercato.kernel.errors import ApiError, zod_issues
 
@@ -35,9 +36,9 @@ def _check_slug(value: str | None) -> str | None:
     if value is None:
         return None
     if len(value) > 150:
-        raise ValueError("Slug must be at most 150 characters")
+        raise PydanticCustomError("custom", "Slug must be at most 150 characters")
     if not SLUG_PATTERN.match(value):
-        raise ValueError("Slug may contain only lowercase letters, digits, hyphens and underscores")
+        raise PydanticCustomError("custom", "Slug may contain only lowercase letters, digits, hyphens and underscores")
     return value
 
 
@@ -47,15 +48,15 @@ def check_logo_url(value: str | None) -> str | None:
         return None
     url = value.strip()
     if len(url) > 2048:
-        raise ValueError("Logo URL must be at most 2048 characters")
+        raise PydanticCustomError("custom", "Logo URL must be at most 2048 characters")
     if url.startswith("/"):
         if ATTACHMENT_PATH.match(url):
             return url
-        raise ValueError("Enter a valid image URL.")
+        raise PydanticCustomError("custom", "Enter a valid image URL.")
     if URL_SCHEME.match(url) and not url.lower().startswith(("http://", "https://")):
-        raise ValueError("Logo URL must use http or https.")
+        raise PydanticCustomError("custom", "Logo URL must use http or https.")
     if not HTTP_URL.match(url):
-        raise ValueError("Enter a valid image URL.")
+        raise PydanticCustomError("custom", "Enter a valid image URL.")
     return url
 
 
