@@ -206,3 +206,21 @@ async def test_writes_need_auth_and_manage_feature(anon, employee, admin) -> Non
         res = await getattr(employee, method)(url, json=body)
         assert res.status_code == 403
         assert res.json() == {"error": "Forbidden", "requiredFeatures": ["directory.organizations.manage"]}
+
+
+async def test_bad_input_never_500(superadmin, admin, anon) -> None:
+    url = "/api/directory/organizations"
+    bodies = [[], "text", None, 5, {"name": "nul\x00name"}, {"name": "ok", "logoUrl": "https://x.test/\x00"},
+              {"name": "ok", "childIds": "abc"}, {"name": "ok", "tenantId": None}]
+    for body in bodies:
+        for method in ("post", "put"):
+            res = await getattr(admin, method)(url, json=body)
+            assert 400 <= res.status_code < 500, (method, body, res.text)
+    for api in (admin, superadmin):
+        for params in ({"search": "a\x00b", "view": "manage"}, {"page": "9" * 30, "view": "manage"}):
+            assert (await api.get(url, params=params)).status_code < 500
+    for params in ({"search": "a\x00b"}, {"page": "9" * 30}, {"pageSize": "-1"}):
+        assert (await superadmin.get("/api/directory/tenants", params=params)).status_code < 500
+    assert (await anon.get(url + "/lookup", params={"slug": "a\x00b"})).status_code == 404
+    assert (await superadmin.delete(url, json={"id": 12})).status_code == 400
+    assert (await superadmin.put("/api/directory/tenants", json={"id": str(uuid.uuid4()), "name": "a\x00"})).status_code == 400

@@ -64,6 +64,8 @@ async def lookup_tenant(ctx: RequestContext, raw: str | None) -> dict[str, Any]:
 async def lookup_organization(ctx: RequestContext, slug: str | None) -> dict[str, Any]:
     if not slug or len(slug) > 150:
         raise ApiError.body_of(400, {"ok": False, "error": "Invalid slug."})
+    if "\x00" in slug:  # cannot be stored, so cannot match
+        raise ApiError.body_of(404, {"ok": False, "error": "Organization not found."})
     row = (
         await ctx.session.execute(
             select(Organization)

@@ -60,9 +60,16 @@ def check_logo_url(value: str | None) -> str | None:
     return url
 
 
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL: refuse it as bad input instead of failing in the database
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("custom", "Text must not contain NUL characters")
+    return value
+
+
 Slug = Annotated[StrictStr | None, BeforeValidator(_normalise_slug), AfterValidator(_check_slug)]
-LogoUrl = Annotated[StrictStr | None, AfterValidator(check_logo_url)]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+LogoUrl = Annotated[StrictStr | None, AfterValidator(_no_nul), AfterValidator(check_logo_url)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
 
 
 class _Body(BaseModel):
@@ -126,7 +133,7 @@ class TenantListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     id: uuid.UUID | None = None
-    page: Annotated[int, Field(ge=1)] = 1
+    page: Annotated[int, Field(ge=1, le=10**9)] = 1
     pageSize: PageSize = 50
     search: str | None = None
     sortField: Literal["name", "createdAt", "updatedAt"] | None = None
@@ -138,7 +145,7 @@ class OrganizationListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     view: Literal["options", "tree", "manage"] = "options"
-    page: Annotated[int, Field(ge=1)] = 1
+    page: Annotated[int, Field(ge=1, le=10**9)] = 1
     pageSize: PageSize = 50
     search: str | None = None
     ids: list[uuid.UUID] | None = None
@@ -157,7 +164,7 @@ def _numberish(value: str) -> Any:
 
 
 def tenant_list_query(params: dict[str, str]) -> TenantListQuery:
-    data: dict[str, Any] = {k: v for k, v in params.items() if v != ""}
+    data: dict[str, Any] = {k: v.replace("\x00", "") for k, v in params.items() if v != ""}
     for key in ("page", "pageSize"):
         if key in data:
             data[key] = _numberish(data[key])
@@ -172,7 +179,7 @@ def tenant_list_query(params: dict[str, str]) -> TenantListQuery:
 
 
 def organization_list_query(params: dict[str, str]) -> OrganizationListQuery:
-    data: dict[str, Any] = {k: v for k, v in params.items() if v != ""}
+    data: dict[str, Any] = {k: v.replace("\x00", "") for k, v in params.items() if v != ""}
     for key in ("page", "pageSize"):
         if key in data:
             data[key] = _numberish(data[key])
