@@ -13,12 +13,14 @@ from mercato.kernel.context import Ctx
 from mercato.kernel.errors import ApiError
 from mercato.kernel.ratelimit import RateLimit
 from mercato.kernel.routing import ModuleRouter
-from mercato.modules.directory import queries, service, switcher
+from mercato.modules.directory import docs, queries, service, switcher
 from mercato.modules.directory.schemas import (
     BrandingUpdate,
     OrganizationCreate,
+    OrganizationDelete,
     OrganizationUpdate,
     TenantCreate,
+    TenantDelete,
     TenantUpdate,
     organization_list_query,
     parse_body,
@@ -72,12 +74,17 @@ def _delete_id(body: Any, query_id: str | None, missing: str) -> Any:
 # -- tenants -----------------------------------------------------------------------------------------------------
 
 @router.get("/directory/tenants", features=[TENANTS_VIEW], summary="List tenants",
+            openapi_extra=docs.query("id", "page", "pageSize", "search", "sortField", "sortDir", "isActive"),
+            responses=docs.answers(200, "Paged list of tenants.", docs.TENANT_PAGE,
+                                   e400=("Invalid query parameters", docs.ERROR)),
             description="Returns tenants visible to the current user with optional search and pagination.")
 async def list_tenants(request: Request, ctx: Ctx) -> dict[str, Any]:
     return await queries.list_tenants(ctx, tenant_list_query(dict(request.query_params)))
 
 
 @router.post("/directory/tenants", features=[TENANTS_MANAGE], status_code=201, summary="Create tenant",
+             openapi_extra=docs.body(TenantCreate, {"name": "string"}),
+             responses=docs.answers(201, "Tenant created.", {"id": docs.ZERO_ID}, e400=("Validation failed", docs.ERROR)),
              description="Creates a new tenant and returns its identifier.")
 async def create_tenant(request: Request, ctx: Ctx) -> JSONResponse:
     data = parse_body(TenantCreate, await json_body(request))
@@ -86,6 +93,9 @@ async def create_tenant(request: Request, ctx: Ctx) -> JSONResponse:
 
 
 @router.put("/directory/tenants", features=[TENANTS_MANAGE], summary="Update tenant",
+            openapi_extra=docs.body(TenantUpdate, {"id": docs.ZERO_ID}),
+            responses=docs.answers(200, "Tenant updated.", {"ok": True}, e400=("Validation failed", docs.ERROR),
+                                   e404=("Tenant not found", {"error": "Tenant not found"})),
             description="Updates tenant properties such as name or activation state.")
 async def update_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
     await service.update_tenant(ctx, parse_body(TenantUpdate, await json_body(request)))
@@ -93,6 +103,9 @@ async def update_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.delete("/directory/tenants", features=[TENANTS_MANAGE], summary="Delete tenant",
+               openapi_extra={**docs.body(TenantDelete, {"id": docs.ZERO_ID}), **docs.query("id")},
+               responses=docs.answers(200, "Tenant removed.", {"ok": True}, e400=("Validation failed", docs.ERROR),
+                                      e404=("Tenant not found", {"error": "Tenant not found"})),
                description="Soft deletes the tenant identified by id.")
 async def delete_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
     tenant_id = _delete_id(await json_body(request, required=False), request.query_params.get("id"), "Tenant id required")
@@ -101,6 +114,11 @@ async def delete_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
 
 
 @lookup_router.get("/directory/tenants/lookup", auth=False, rate_limit=TENANT_LOOKUP_LIMIT, summary="Public tenant lookup",
+                   openapi_extra=docs.query("tenantId", descriptions={"tenantId": "Tenant id (alias `tenant`)"}),
+                   responses=docs.answers(200, "Success response", {"ok": True, "tenant": {"id": docs.ZERO_ID, "name": "string"}},
+                                          e400=("Invalid tenant id", {"ok": False, "error": "Invalid tenant id."}),
+                                          e404=("Tenant not found", {"ok": False, "error": "Tenant not found."}),
+                                          e429=("Too many requests", {"error": "Too many requests. Please try again later."})),
                    description="Resolves a tenant's name from its id (login and activation screens).")
 async def lookup_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
     params = request.query_params
@@ -110,12 +128,17 @@ async def lookup_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
 # -- organizations -----------------------------------------------------------------------------------------------
 
 @router.get("/directory/organizations", features=[ORGS_VIEW], summary="List organizations",
+            openapi_extra=docs.query("page", "pageSize", "search", "view", "ids", "tenantId", "includeInactive", "status"),
+            responses=docs.answers(200, "Organization data for the requested view.", {"items": [docs.ORG_ROW]},
+                                   e400=("Invalid query or tenant scope", docs.ERROR)),
             description="Returns organizations using options, tree, or paginated manage view depending on the `view` parameter.")
 async def list_organizations(request: Request, ctx: Ctx) -> dict[str, Any]:
     return await queries.list_organizations(ctx, organization_list_query(dict(request.query_params)))
 
 
 @router.post("/directory/organizations", features=[ORGS_MANAGE], status_code=201, summary="Create organization",
+             openapi_extra=docs.body(OrganizationCreate, {"name": "string", "slug": None, "parentId": None}),
+             responses=docs.answers(201, "Organization created.", {"id": docs.ZERO_ID}, e400=("Validation failed", docs.ERROR)),
              description="Creates a new organization within a tenant and optionally assigns hierarchy relationships.")
 async def create_organization(request: Request, ctx: Ctx) -> JSONResponse:
     org = await service.create_organization(ctx, parse_body(OrganizationCreate, await json_body(request)))
@@ -123,6 +146,9 @@ async def create_organization(request: Request, ctx: Ctx) -> JSONResponse:
 
 
 @router.put("/directory/organizations", features=[ORGS_MANAGE], summary="Update organization",
+            openapi_extra=docs.body(OrganizationUpdate, {"id": docs.ZERO_ID, "slug": None, "parentId": None}),
+            responses=docs.answers(200, "Organization updated.", {"ok": True}, e400=("Validation failed", docs.ERROR),
+                                   e404=("Organization not found", {"error": "Not found"})),
             description="Updates organization details and hierarchy assignments.")
 async def update_organization(request: Request, ctx: Ctx) -> dict[str, Any]:
     await service.update_organization(ctx, parse_body(OrganizationUpdate, await json_body(request)))
@@ -130,6 +156,9 @@ async def update_organization(request: Request, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.delete("/directory/organizations", features=[ORGS_MANAGE], summary="Delete organization",
+               openapi_extra={**docs.body(OrganizationDelete, {"id": docs.ZERO_ID}), **docs.query("id")},
+               responses=docs.answers(200, "Organization deleted.", {"ok": True}, e400=("Validation failed", docs.ERROR),
+                                      e404=("Organization not found", {"error": "Not found"})),
                description="Soft deletes an organization identified by id.")
 async def delete_organization(request: Request, ctx: Ctx) -> dict[str, Any]:
     org_id = _delete_id(await json_body(request, required=False), request.query_params.get("id"), "Organization id required")
@@ -139,24 +168,39 @@ async def delete_organization(request: Request, ctx: Ctx) -> dict[str, Any]:
 
 @lookup_router.get("/directory/organizations/lookup", auth=False, rate_limit=ORG_LOOKUP_LIMIT,
                    summary="Public organization lookup by slug",
+                   openapi_extra=docs.query("slug"),
+                   responses=docs.answers(200, "Success response",
+                                          {"ok": True, "organization": {"id": docs.ZERO_ID, "name": "string", "slug": "string"}},
+                                          e400=("Invalid slug", {"ok": False, "error": "Invalid slug."}),
+                                          e404=("Organization not found", {"ok": False, "error": "Organization not found."}),
+                                          e429=("Too many requests", {"error": "Too many requests. Please try again later."})),
                    description="Resolves an organization from its slug (customer portal); the tenant id is never exposed.")
 async def lookup_organization(request: Request, ctx: Ctx) -> dict[str, Any]:
     return await queries.lookup_organization(ctx, request.query_params.get("slug"))
 
 
 @router.get("/directory/organization-switcher", summary="Load organization switcher menu",
+            openapi_extra=docs.query("tenantId"),
+            responses=docs.answers(200, "Organization switcher payload.", docs.SWITCHER),
             description="Returns the hierarchical menu of organizations the current user may switch to within the active tenant.")
 async def organization_switcher(request: Request, ctx: Ctx) -> dict[str, Any]:
     return await switcher.switcher_payload(ctx, request.query_params.get("tenantId"))
 
 
 @router.get("/directory/organization-branding", features=[ORGS_VIEW], summary="Get organization branding",
+            responses=docs.answers(200, "Branding of the selected organization.", docs.BRANDING,
+                                   e400=("No single organization selected", docs.ERROR),
+                                   e404=("Organization not found", {"error": "Organization not found"})),
             description="Returns the sidebar logo of the selected organization.")
 async def get_branding(ctx: Ctx) -> dict[str, Any]:
     return switcher.branding_body(await switcher.branding_target(ctx))
 
 
 @router.put("/directory/organization-branding", features=[ORGS_MANAGE], summary="Update organization branding",
+            openapi_extra=docs.body(BrandingUpdate, {"logoUrl": "https://example.com/logo.svg"}),
+            responses=docs.answers(200, "Branding updated.", docs.BRANDING,
+                                   e400=("No single organization selected", docs.ERROR),
+                                   e422=("Invalid logo URL", {"error": "Enter a valid image URL."})),
             description="Sets or clears the sidebar logo of the selected organization.")
 async def put_branding(request: Request, ctx: Ctx) -> dict[str, Any]:
     org = await switcher.branding_target(ctx)

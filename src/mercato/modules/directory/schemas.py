@@ -109,6 +109,14 @@ class OrganizationUpdate(_Body):
     childIds: list[uuid.UUID] | None = None
 
 
+class TenantDelete(_Body):
+    id: uuid.UUID
+
+
+class OrganizationDelete(_Body):
+    id: uuid.UUID
+
+
 class BrandingUpdate(_Body):
     logoUrl: LogoUrl
 
