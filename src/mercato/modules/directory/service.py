@@ -162,7 +162,7 @@ async def _tenant_orgs(ctx: RequestContext, tenant_id: uuid.UUID) -> dict[uuid.U
     return {o.id: o for o in rows.scalars()}
 
 
-async def _writable_orgs(ctx: RequestContext, tenant_id: uuid.UUID) -> set[uuid.UUID] | None:
+async def _writable_orgs(ctx: RequestContext) -> set[uuid.UUID] | None:
     """Organizations a caller restricted by its ACL may touch (None = any organization of the tenant)."""
     if ctx.is_super_admin:
         return None
@@ -194,7 +194,7 @@ async def create_organization(ctx: RequestContext, data: OrganizationCreate) -> 
     tenant_id = write_tenant(ctx, data.tenantId, "tenantId" in data.model_fields_set)
     await _ensure_tenant_exists(ctx, tenant_id)
     orgs = await _tenant_orgs(ctx, tenant_id)
-    writable = await _writable_orgs(ctx, tenant_id)
+    writable = await _writable_orgs(ctx)
     if data.parentId is not None and (data.parentId not in orgs or (writable is not None and data.parentId not in writable)):
         raise ApiError(400, "Parent not found")
     child_ids = [c for c in dict.fromkeys(data.childIds or []) if c != data.parentId]
@@ -241,7 +241,7 @@ def _guard_target(ctx: RequestContext, org: Organization, requested: uuid.UUID |
 
 
 async def _guard_org_scope(ctx: RequestContext, org: Organization) -> set[uuid.UUID] | None:
-    writable = await _writable_orgs(ctx, org.tenant_id)
+    writable = await _writable_orgs(ctx)
     if writable is not None and org.id not in writable:
         raise ApiError(403, "Forbidden")
     return writable
