@@ -58,8 +58,9 @@ async def resolve_org_scope(
     concrete_id = parse_uuid(concrete)
 
     acl = await ctx.acl(tenant, account_org)
+    super_admin = auth.is_super_admin or acl.is_super_admin
     accessible: list[uuid.UUID] | None
-    if auth.is_super_admin or acl.is_super_admin or acl.organizations is None or ALL_ORGS in acl.organizations:
+    if super_admin or acl.organizations is None or ALL_ORGS in acl.organizations:
         accessible = None
     else:
         accessible = [i for i in (parse_uuid(x) for x in acl.organizations) if i]
@@ -95,7 +96,7 @@ async def resolve_org_scope(
             allowed = subtree(account_org)
     allowed_set = set(allowed) if allowed is not None else None
 
-    widened = (explicit_all and accessible is None) or (auth.is_super_admin and concrete is None and not explicit_all)
+    widened = (explicit_all and accessible is None) or (super_admin and concrete is None and not explicit_all)
     initial = concrete_id if concrete is not None else (None if widened else account_org)
     selected = initial if initial in orgs and (allowed_set is None or initial in allowed_set) else None
 
