@@ -224,3 +224,28 @@ async def test_bad_input_never_500(superadmin, admin, anon) -> None:
     assert (await anon.get(url + "/lookup", params={"slug": "a\x00b"})).status_code == 404
     assert (await superadmin.delete(url, json={"id": 12})).status_code == 400
     assert (await superadmin.put("/api/directory/tenants", json={"id": str(uuid.uuid4()), "name": "a\x00"})).status_code == 400
+
+
+async def test_create_refuses_cycle_through_listed_child(admin) -> None:
+    top = await create_org(admin, name=unique("Cycle Top"))
+    below = await create_org(admin, name=unique("Cycle Below"), parentId=top)
+    res = await admin.post("/api/directory/organizations", json={"name": "x", "parentId": below, "childIds": [top]})
+    assert res.status_code == 400 and res.json() == {"error": "Cannot assign descendant cycle"}
+
+
+async def test_writes_emit_directory_events(app, admin, superadmin, acme_tenant) -> None:
+    seen: list[tuple[str, dict]] = []
+
+    async def record(name: str, payload: dict) -> None:
+        seen.append((name, payload))
+
+    app.state.events.subscribe("directory.*", record)
+    oid = await create_org(admin, name=unique("Evt Org"))
+    await admin.put("/api/directory/organizations", json={"id": oid, "name": unique("Evt Org 2")})
+    await admin.delete("/api/directory/organizations", json={"id": oid})
+    tid = (await superadmin.post("/api/directory/tenants", json={"name": unique("Evt Tenant")})).json()["id"]
+    org_payload = {"id": oid, "tenantId": acme_tenant, "organizationId": oid}
+    assert ("directory.organization.created", org_payload) in seen
+    assert ("directory.organization.updated", org_payload) in seen
+    assert ("directory.organization.deleted", org_payload) in seen
+    assert ("directory.tenant.created", {"id": tid, "organizationId": None, "tenantId": tid}) in seen
