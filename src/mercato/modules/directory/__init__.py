@@ -4,15 +4,21 @@ from mercato.kernel.module import EventDecl, Feature, Module
 
 
 def _routers():  # noqa: ANN202
-    from mercato.modules.directory.routes import router
+    from mercato.modules.directory.routes import lookup_router, router
 
-    return [router]
+    return [router, lookup_router]
 
 
 def _demo(ctx):  # noqa: ANN001, ANN202
     from mercato.modules.directory.setup import seed_demo
 
     return seed_demo(ctx)
+
+
+def _setup(ctx):  # noqa: ANN001, ANN202
+    from mercato.modules.directory.setup import seed_defaults
+
+    return seed_defaults(ctx)
 
 
 def _providers() -> dict:
@@ -33,12 +39,12 @@ module = Module(
         Feature("directory.organizations.manage", "Manage organizations"),
     ],
     events=[
-        EventDecl("directory.tenant.created", "Tenant created", entity="tenant"),
-        EventDecl("directory.tenant.updated", "Tenant updated", entity="tenant"),
-        EventDecl("directory.tenant.deleted", "Tenant deleted", entity="tenant"),
-        EventDecl("directory.organization.created", "Organization created", entity="organization"),
-        EventDecl("directory.organization.updated", "Organization updated", entity="organization"),
-        EventDecl("directory.organization.deleted", "Organization deleted", entity="organization"),
+        EventDecl("directory.tenant.created", "Tenant Created", entity="tenant", category="crud"),
+        EventDecl("directory.tenant.updated", "Tenant Updated", entity="tenant", category="crud"),
+        EventDecl("directory.tenant.deleted", "Tenant Deleted", entity="tenant", category="crud"),
+        EventDecl("directory.organization.created", "Organization Created", entity="organization", category="crud"),
+        EventDecl("directory.organization.updated", "Organization Updated", entity="organization", category="crud"),
+        EventDecl("directory.organization.deleted", "Organization Deleted", entity="organization", category="crud"),
     ],
     default_grants={
         "superadmin": ["directory.tenants.*"],
@@ -46,6 +52,7 @@ module = Module(
     },
     routers=_routers,
     models="mercato.modules.directory.models",
+    setup=_setup,
     demo=_demo,
     providers=_providers(),
     order=10,

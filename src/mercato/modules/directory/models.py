@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.kernel.db import Base, IdMixin, SoftDeleteMixin, utcnow
@@ -24,7 +24,7 @@ class Organization(IdMixin, SoftDeleteMixin, Base):
     __tablename__ = "organizations"
     __table_args__ = (UniqueConstraint("tenant_id", "slug", name="organizations_tenant_slug_uniq"),)
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", onupdate="CASCADE"), index=True)
     name: Mapped[str]
     slug: Mapped[str | None] = mapped_column(default=None)
     logo_url: Mapped[str | None] = mapped_column(default=None)

@@ -1,83 +1,119 @@
-"""Organization scope resolution for every module (framework contract §6.2.4)."""
+"""Organization scope resolution for every module (framework contract §6.2.4, platform contract §1.6.1).
+
+The scope says which organizations a request may read (`allowed_ids`), which ones a list shows
+(`filter_ids`) and which organization is selected. A selection (cookie `om_selected_org`) outside the
+caller's allowed organizations is never honoured: it is dropped and `selection_rejected` is set.
+"""
 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import unquote
 
 from sqlalchemy import select
 
-from mercato.kernel.context import OrganizationScope, RequestContext, parse_uuid
+from mercato.kernel.context import SELECTED_TENANT_COOKIE, OrganizationScope, RequestContext, parse_uuid
 from mercato.kernel.rbac import ALL_ORGS
 from mercato.modules.directory.models import Organization
 
 
-async def resolve_org_scope(ctx: RequestContext, requested: uuid.UUID | str | None) -> OrganizationScope:
+def _actor(ctx: RequestContext) -> tuple[uuid.UUID | None, uuid.UUID | None]:
     auth = ctx.auth
-    if auth is None or auth.tenant_id is None:
+    assert auth is not None
+    if auth.actor_tenant_id is not None or auth.actor_org_id is not None:
+        return auth.actor_tenant_id, auth.actor_org_id
+    return auth.tenant_id, auth.org_id
+
+
+def effective_tenant(ctx: RequestContext, requested: uuid.UUID | str | None = None) -> uuid.UUID | None:
+    """Requested tenant (explicit, else the `om_selected_tenant` cookie) for super admins; the actor's own
+    tenant for everyone else."""
+    auth = ctx.auth
+    if auth is None:
+        return None
+    actor_tenant, _ = _actor(ctx)
+    if not auth.is_super_admin:
+        return actor_tenant
+    if requested is None:
+        raw = ctx.request.cookies.get(SELECTED_TENANT_COOKIE)
+        requested = unquote(raw).strip() if raw else None
+    return parse_uuid(requested) or actor_tenant
+
+
+async def resolve_org_scope(
+    ctx: RequestContext, requested: uuid.UUID | str | None, *, tenant_id: uuid.UUID | None = None
+) -> OrganizationScope:
+    auth = ctx.auth
+    if auth is None or not auth.sub:
         return OrganizationScope()
-    tenant = auth.tenant_id
-    explicit_all = isinstance(requested, str) and requested.strip() == ALL_ORGS
-    requested_id = None if explicit_all else parse_uuid(requested)
-    home = auth.actor_org_id if auth.actor_tenant_id == tenant else None
-    acl = await ctx.acl(tenant, home)
-    accessible: list[str] | None
-    if auth.is_super_admin or acl.organizations is None or ALL_ORGS in acl.organizations:
+    tenant = effective_tenant(ctx, tenant_id)
+    if tenant is None:
+        return OrganizationScope()
+    actor_tenant, actor_org = _actor(ctx)
+    account_org = actor_org if tenant == actor_tenant else None
+
+    raw = unquote(requested).strip() if isinstance(requested, str) else requested
+    explicit_all = raw == ALL_ORGS
+    concrete = None if explicit_all or raw in (None, "") else raw  # a non-uuid selection is still "concrete"
+    concrete_id = parse_uuid(concrete)
+
+    acl = await ctx.acl(tenant, account_org)
+    super_admin = auth.is_super_admin or acl.is_super_admin
+    accessible: list[uuid.UUID] | None
+    if super_admin or acl.organizations is None or ALL_ORGS in acl.organizations:
         accessible = None
     else:
-        accessible = list(acl.organizations)
+        accessible = [i for i in (parse_uuid(x) for x in acl.organizations) if i]
 
-    candidates = {i for i in (parse_uuid(x) for x in (accessible or [])) if i}
-    for extra in (home, requested_id):
-        if extra:
-            candidates.add(extra)
+    candidates = set(accessible or [])
+    candidates.update(i for i in (account_org, concrete_id) if i)
     orgs: dict[uuid.UUID, Organization] = {}
     if candidates:
         rows = await ctx.session.execute(
-            select(Organization).where(Organization.tenant_id == tenant, Organization.deleted_at.is_(None), Organization.id.in_(candidates))
+            select(Organization).where(
+                Organization.tenant_id == tenant, Organization.deleted_at.is_(None), Organization.id.in_(candidates)
+            )
         )
         orgs = {o.id: o for o in rows.scalars()}
 
-    def subtree(org_id: uuid.UUID) -> list[uuid.UUID]:
-        org = orgs.get(org_id)
+    def subtree(org_id: uuid.UUID | None) -> list[uuid.UUID]:
+        org = orgs.get(org_id) if org_id else None
         if org is None:
             return []
         out = [org.id]
-        out.extend(u for u in (parse_uuid(d) for d in (org.descendant_ids or [])) if u and u not in out)
+        for d in org.descendant_ids or []:
+            did = parse_uuid(d)
+            if did and did not in out:
+                out.append(did)
         return out
 
     allowed: list[uuid.UUID] | None = None
     if accessible is not None:
         allowed = []
         for a in accessible:
-            for oid in subtree(parse_uuid(a)) if parse_uuid(a) else []:
-                if oid not in allowed:
-                    allowed.append(oid)
-        if not allowed and home:
-            allowed = subtree(home)
+            allowed.extend(i for i in subtree(a) if i not in allowed)
+        if not allowed and account_org in orgs:
+            allowed = subtree(account_org)
+    allowed_set = set(allowed) if allowed is not None else None
 
-    unrestricted = accessible is None
-    widened = (explicit_all and unrestricted) or (auth.is_super_admin and requested is None and auth.org_id is None)
-    selection = requested_id if requested_id else (None if widened or explicit_all else (auth.org_id if auth.is_super_admin else home))
-    selected: uuid.UUID | None = None
-    if selection and selection in orgs and (allowed is None or selection in allowed):
-        selected = selection
-    rejected = bool(requested_id) and selected != requested_id
+    widened = (explicit_all and accessible is None) or (super_admin and concrete is None and not explicit_all)
+    initial = concrete_id if concrete is not None else (None if widened else account_org)
+    selected = initial if initial in orgs and (allowed_set is None or initial in allowed_set) else None
 
     filter_ids: list[uuid.UUID] | None
-    if selected:
+    if selected is not None:
         filter_ids = subtree(selected)
     elif allowed is not None:
         filter_ids = allowed
-    elif widened or explicit_all:
+    elif widened:
         filter_ids = None
-    elif home and home in orgs:
-        selected = home
-        filter_ids = subtree(home)
+    elif account_org in orgs:
+        selected, filter_ids = account_org, subtree(account_org)
     else:
         filter_ids = None
-    if filter_ids is not None and not filter_ids and home and home in orgs and not widened:
-        selected = home
-        filter_ids = subtree(home)
+    if not filter_ids and not widened and account_org in orgs and (allowed_set is None or account_org in allowed_set):
+        selected, filter_ids = account_org, subtree(account_org)
     return OrganizationScope(
-        selected_id=selected, filter_ids=filter_ids, allowed_ids=allowed, tenant_id=tenant, selection_rejected=rejected
+        selected_id=selected, filter_ids=filter_ids, allowed_ids=allowed, tenant_id=tenant,
+        selection_rejected=concrete is not None and selected != concrete_id,
     )
