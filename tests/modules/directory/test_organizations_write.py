@@ -239,7 +239,7 @@ async def test_writes_emit_directory_events(app, admin, superadmin, acme_tenant)
     async def record(name: str, payload: dict) -> None:
         seen.append((name, payload))
 
-    app.state.events.subscribe("directory.*", record)
+    app.state.events.subscribe("directory.*.*", record)  # `*` spans one segment
     oid = await create_org(admin, name=unique("Evt Org"))
     await admin.put("/api/directory/organizations", json={"id": oid, "name": unique("Evt Org 2")})
     await admin.delete("/api/directory/organizations", json={"id": oid})

@@ -35,8 +35,10 @@ def effective_tenant(ctx: RequestContext, requested: uuid.UUID | str | None = No
     if not auth.is_super_admin:
         return actor_tenant
     if requested is None:
-        raw = ctx.request.cookies.get(SELECTED_TENANT_COOKIE)
-        requested = unquote(raw).strip() if raw else None
+        if SELECTED_TENANT_COOKIE in ctx.request.cookies:
+            # an empty selection means "no tenant" (framework §6.1.5), not the actor's own tenant
+            return parse_uuid(unquote(ctx.request.cookies[SELECTED_TENANT_COOKIE]).strip())
+        return auth.tenant_id
     return parse_uuid(requested) or actor_tenant
 
 
