@@ -13,6 +13,7 @@ from mercato.kernel.errors import ApiError
 from mercato.kernel.routing import ModuleRouter
 from mercato.kernel.serialize import iso
 from mercato.modules.entities import custom_entities as entities_service
+from mercato.modules.entities import declared
 from mercato.modules.entities import definitions as defs_service
 from mercato.modules.entities import encryption as encryption_service
 from mercato.modules.entities.definitions import RESERVED_ENTITY_IDS, Scope
@@ -86,11 +87,13 @@ def _entity_ids(request: Request) -> list[str]:
             description="Returns the effective custom field definitions for one or more entity ids.")
 async def list_definitions(request: Request, ctx: Ctx) -> dict[str, Any]:
     scope = await mutation_scope(ctx)
-    if scope.tenant_id is None and not ctx.is_super_admin:
+    if scope.tenant_id is None:
         raise ApiError(401, "Unauthorized")
     ids = _entity_ids(request)
     if not ids:
         raise ApiError(400, "entityId is required")
+    if await ctx.has_features([MANAGE]):
+        await declared.install(ctx.session, ctx.registry, scope.tenant_id, entity_ids=ids)
     fieldset = (request.query_params.get("fieldset") or "").strip() or None
     return await defs_service.list_definitions(ctx.session, ids, scope, fieldset)
 
