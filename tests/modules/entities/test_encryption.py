@@ -123,3 +123,20 @@ async def test_other_tenant_cannot_decrypt(app, admin, other_admin, db):
     assert a.decrypt(sealed) == "secret" and b.decrypt(sealed) is None
     assert b.reveal(sealed) == sealed
     assert (await db.execute(select(CustomFieldValue).where(CustomFieldValue.tenant_id == tenant_b))).first() is None
+
+
+async def test_encryption_provider_seals_mapped_columns(app, admin, db):
+    provider = app.state.registry.provider("encryption")
+    tenant_id = uuid.UUID(app.state.seeded["tenantId"])
+    org_id = uuid.UUID(app.state.seeded["organizationId"])
+    eid = new_entity_id("prov")
+    await admin.post("/api/entities/encryption", json={"entityId": eid, "fields": [
+        {"field": "primary_email", "hashField": "primary_email_hash"}, {"field": "display_name"}]})
+    sealed = await provider.seal(db, eid, tenant_id, org_id, {"display_name": "Ann", "primary_email": "a@b.c", "kind": "x"})
+    assert crypto.looks_encrypted(sealed["display_name"]) and crypto.looks_encrypted(sealed["primary_email"])
+    assert sealed["primary_email_hash"] == crypto.lookup_hash("a@b.c") and sealed["kind"] == "x"
+    opened = await provider.open(db, eid, tenant_id, org_id, sealed)
+    assert opened["display_name"] == "Ann" and opened["primary_email"] == "a@b.c"
+    untouched = {"display_name": "Ann"}
+    assert await provider.seal(db, new_entity_id("none"), tenant_id, org_id, untouched) == untouched
+    await db.rollback()
