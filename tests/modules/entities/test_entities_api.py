@@ -163,3 +163,11 @@ async def test_entity_settings_restrict_new_entities(admin, employee, other_admi
         assert (await other_admin.get("/api/entities/entity-settings")).json()["newEntitiesRestrictedByDefault"] is False
     finally:
         await admin.put("/api/entities/entity-settings", json={"newEntitiesRestrictedByDefault": False})
+
+
+async def test_recreating_deleted_entity_lists_it_again(admin, entity_id):
+    await make_entity(admin, entity_id)
+    await admin.request("DELETE", "/api/entities/entities", json={"entityId": entity_id})
+    await make_entity(admin, entity_id)
+    listed = (await admin.get("/api/entities/entities")).json()["items"]
+    assert [i["label"] for i in listed if i["entityId"] == entity_id] == ["Widget"]

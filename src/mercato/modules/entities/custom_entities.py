@@ -128,6 +128,8 @@ async def upsert_entity(
     row.label = data["label"]
     row.description = data.get("description")
     row.is_active = data.get("isActive") if data.get("isActive") is not None else True
+    if row.is_active:
+        row.deleted_at = None  # re-registering a deleted entity brings it back (the reference leaves it hidden)
     if data.get("labelField") is not None:
         row.label_field = data["labelField"]
     if data.get("defaultEditor") is not None:
