@@ -236,3 +236,20 @@ async def test_definitions_are_tenant_isolated(admin, other_admin, entity_id):
     assert snap["items"] == [] and snap["version"] is None
     res = await other_admin.request("DELETE", "/api/entities/definitions", json={"entityId": entity_id, "key": "secret_field"})
     assert res.status_code == 404
+
+
+async def test_global_definitions_apply_to_every_tenant_and_lose_to_tenant_rows(admin, other_admin, db):
+    eid = new_entity_id("glob")
+    db.add(CustomFieldDef(entity_id=eid, key="shared", kind="text", config_json={"label": "Global"},
+                          tenant_id=None, organization_id=None))
+    await db.commit()
+    for api in (admin, other_admin):
+        items = (await api.get(f"/api/entities/definitions?entityId={eid}")).json()["items"]
+        assert [(i["key"], i["label"]) for i in items] == [("shared", "Global")]
+    assert (await _post(admin, eid, "shared", "select", {"label": "Mine", "options": ["a"]})).status_code == 200
+    mine = (await admin.get(f"/api/entities/definitions?entityId={eid}")).json()["items"]
+    assert [(i["label"], i["kind"]) for i in mine] == [("Mine", "select")]
+    theirs = (await other_admin.get(f"/api/entities/definitions?entityId={eid}")).json()["items"]
+    assert [(i["label"], i["kind"]) for i in theirs] == [("Global", "text")]
+    snap = (await other_admin.get(f"/api/entities/definitions.manage?entityId={eid}")).json()
+    assert snap["items"][0]["tenantId"] is None and snap["items"][0]["organizationId"] is None
