@@ -1,0 +1,196 @@
+"""HTTP endpoints of the feature_toggles module (thin: parse, authorize, call the service, shape the answer)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from mercato.kernel.context import Ctx, parse_uuid
+from mercato.kernel.errors import ApiError
+from mercato.kernel.routing import ModuleRouter
+from mercato.modules.directory.models import Tenant
+from mercato.modules.feature_toggles import service
+from mercato.modules.feature_toggles.schemas import (
+    TOGGLE_TYPES,
+    OverrideChange,
+    OverrideListQuery,
+    ToggleCreate,
+    ToggleListQuery,
+    ToggleUpdate,
+)
+
+router = ModuleRouter("Feature Toggles")
+
+VIEW = ["feature_toggles.view"]
+MANAGE = ["feature_toggles.manage"]
+GLOBAL_MANAGE = ["feature_toggles.global.manage"]
+LOCK_HEADER = "x-om-ext-optimistic-lock-expected-updated-at"
+
+
+async def _json_body(request: Request) -> tuple[bool, Any]:
+    """(parsed?, value); an empty body parses as {}."""
+    raw = await request.body()
+    if not raw.strip():
+        return True, {}
+    try:
+        return True, json.loads(raw)
+    except ValueError:
+        return False, None
+
+
+def _invalid_input(exc: ValidationError) -> ApiError:
+    from mercato.kernel.errors import zod_issues
+
+    return ApiError(400, "Invalid input", details=zod_issues(list(exc.errors()), strip_loc_prefix=False))
+
+
+async def _effective_tenant(ctx: Ctx) -> tuple[uuid.UUID, str]:
+    tenant_id = ctx.tenant_id
+    tenant = await ctx.session.get(Tenant, tenant_id) if tenant_id else None
+    if tenant is None or tenant.deleted_at is not None:
+        raise ApiError(400, service.TENANT_REQUIRED)
+    return tenant.id, tenant.name
+
+
+# -- global definitions -----------------------------------------------------------------------------
+
+
+@router.get("/feature_toggles/global", features=VIEW, summary="List global feature toggles")
+async def list_global(request: Request, ctx: Ctx) -> dict:
+    try:
+        query = ToggleListQuery.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        raise _invalid_input(exc) from None
+    return await service.list_toggles(ctx.session, query)
+
+
+@router.post("/feature_toggles/global", features=GLOBAL_MANAGE, status_code=201, summary="Create a global feature toggle")
+async def create_global(request: Request, ctx: Ctx) -> JSONResponse:
+    service.require_global_manager(ctx.is_super_admin)
+    ok, body = await _json_body(request)
+    if not ok or not isinstance(body, dict):
+        raise ApiError(400, "Invalid input", details=[])
+    try:
+        data = ToggleCreate.model_validate(body)
+    except ValidationError as exc:
+        raise _invalid_input(exc) from None
+    toggle = await service.create_toggle(ctx.session, data, ctx.registry)
+    return JSONResponse({"id": str(toggle.id)}, status_code=201)
+
+
+@router.put("/feature_toggles/global", features=GLOBAL_MANAGE, summary="Update a global feature toggle")
+async def update_global(request: Request, ctx: Ctx) -> dict:
+    ok, body = await _json_body(request)
+    if not ok or not isinstance(body, dict):
+        raise ApiError(400, "Invalid input", details=[])
+    try:
+        data = ToggleUpdate.model_validate(body)
+    except ValidationError as exc:
+        raise _invalid_input(exc) from None
+    service.require_global_manager(ctx.is_super_admin)
+    toggle, _before = await service.update_toggle(ctx.session, data, ctx.registry, request.headers.get(LOCK_HEADER))
+    return {"id": str(toggle.id)}
+
+
+@router.delete("/feature_toggles/global", features=GLOBAL_MANAGE, summary="Delete a global feature toggle")
+async def delete_global(request: Request, ctx: Ctx) -> dict:
+    _ok, body = await _json_body(request)
+    raw_id = body.get("id") if isinstance(body, dict) and body.get("id") else request.query_params.get("id")
+    if raw_id is None or str(raw_id).strip() == "":
+        raise ApiError(400, "Feature toggle id required")
+    service.require_global_manager(ctx.is_super_admin)
+    toggle = await service.delete_toggle(ctx.session, parse_uuid(raw_id), ctx.registry, request.headers.get(LOCK_HEADER))
+    return {"id": str(toggle.id)}
+
+
+@router.get("/feature_toggles/global/{id}", features=VIEW, summary="Get a global feature toggle")
+async def global_detail(id: str, ctx: Ctx) -> dict:
+    toggle_id = parse_uuid(id)
+    if toggle_id is None:
+        raise ApiError(400, "Invalid feature toggle id")
+    toggle = await service.get_toggle(ctx.session, toggle_id)
+    if toggle is None:
+        raise ApiError(404, "Feature toggle not found")
+    return service.toggle_dto(toggle)
+
+
+@router.get("/feature_toggles/global/{id}/override", features=VIEW, summary="Get the tenant override of a toggle")
+async def global_override(id: str, ctx: Ctx) -> dict:
+    toggle_id = parse_uuid(id)
+    if toggle_id is None:
+        raise ApiError(400, "Invalid request")
+    tenant_id, tenant_name = await _effective_tenant(ctx)
+    toggle = await service.get_toggle(ctx.session, toggle_id)
+    if toggle is None:
+        raise ApiError(404, "Feature toggle not found")
+    return await service.override_detail(ctx.session, toggle, tenant_id, tenant_name)
+
+
+# -- overrides --------------------------------------------------------------------------------------
+
+
+@router.get("/feature_toggles/overrides", features=VIEW, summary="List toggles with the tenant's overrides")
+async def list_overrides(request: Request, ctx: Ctx) -> dict:
+    try:
+        query = OverrideListQuery.model_validate(dict(request.query_params))
+    except ValidationError:
+        raise ApiError(400, "Invalid query parameters") from None
+    tenant_id, tenant_name = await _effective_tenant(ctx)
+    return await service.list_overrides(ctx.session, query, tenant_id, tenant_name, ctx.is_super_admin)
+
+
+def _form_errors(exc: ValidationError) -> dict[str, Any]:
+    field_errors: dict[str, list[str]] = {}
+    form_errors: list[str] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        message = "Required" if err.get("type") == "missing" else err.get("msg", "Invalid input")
+        if loc:
+            field_errors.setdefault(loc[0], []).append(message)
+        else:
+            form_errors.append(message)
+    return {"formErrors": form_errors, "fieldErrors": field_errors}
+
+
+@router.put("/feature_toggles/overrides", features=MANAGE, summary="Set or clear the tenant's override")
+async def change_override(request: Request, ctx: Ctx) -> dict:
+    ok, body = await _json_body(request)
+    if not ok or not isinstance(body, dict):
+        raise ApiError.body_of(400, {"error": "Invalid payload", "details": {"formErrors": ["Invalid JSON body"], "fieldErrors": {}}})
+    try:
+        data = OverrideChange.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError.body_of(400, {"error": "Invalid payload", "details": _form_errors(exc)}) from None
+    tenant_id = ctx.tenant_id
+    if tenant_id is None:
+        raise ApiError(400, service.TENANT_REQUIRED)
+    result = await service.change_override(
+        ctx.session, data.toggleId, tenant_id, data.isOverride, data.overrideValue,
+        value_given="overrideValue" in body, expected_updated_at=request.headers.get(LOCK_HEADER),
+    )
+    return {"ok": True, "overrideToggleId": str(result.override_id) if result.override_id else None}
+
+
+# -- typed checks -----------------------------------------------------------------------------------
+
+
+def _check_route(expected: str) -> None:
+    @router.get(f"/feature_toggles/check/{expected}", summary=f"Resolve a {expected} feature toggle",
+                name=f"check_{expected}")
+    async def check(request: Request, ctx: Ctx) -> JSONResponse:
+        identifier = request.query_params.get("identifier")
+        if not identifier:
+            raise ApiError(400, "Missing required parameter: identifier")
+        if ctx.tenant_id is None:
+            raise ApiError(400, service.TENANT_REQUIRED)
+        status, body = await service.resolve(ctx.session, identifier, ctx.tenant_id, expected)
+        return JSONResponse(body, status_code=status)
+
+
+for _type in TOGGLE_TYPES:
+    _check_route(_type)
