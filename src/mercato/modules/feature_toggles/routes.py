@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from typing import Any
@@ -10,10 +11,12 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from mercato.kernel.commands import CommandOutcome, CommandRuntime, execute_command, operation_header
 from mercato.kernel.context import Ctx, parse_uuid
 from mercato.kernel.errors import ApiError
 from mercato.kernel.routing import ModuleRouter
 from mercato.modules.directory.models import Tenant
+from mercato.modules.feature_toggles import commands as _commands  # noqa: F401  (registers the commands)
 from mercato.modules.feature_toggles import service
 from mercato.modules.feature_toggles.schemas import (
     TOGGLE_TYPES,
@@ -57,6 +60,11 @@ async def _effective_tenant(ctx: Ctx) -> tuple[uuid.UUID, str]:
     return tenant.id, tenant.name
 
 
+async def _execute(ctx: Ctx, command_id: str, command_input: dict[str, Any]) -> CommandOutcome:
+    runtime = await CommandRuntime.from_request(ctx)
+    return await execute_command(runtime, command_id, command_input)
+
+
 # -- global definitions -----------------------------------------------------------------------------
 
 
@@ -79,12 +87,12 @@ async def create_global(request: Request, ctx: Ctx) -> JSONResponse:
         data = ToggleCreate.model_validate(body)
     except ValidationError as exc:
         raise _invalid_input(exc) from None
-    toggle = await service.create_toggle(ctx.session, data, ctx.registry)
-    return JSONResponse({"id": str(toggle.id)}, status_code=201)
+    outcome = await _execute(ctx, "feature_toggles.global.create", data.model_dump(mode="json"))
+    return JSONResponse({"id": outcome.result["id"]}, status_code=201, headers=outcome.headers)
 
 
 @router.put("/feature_toggles/global", features=GLOBAL_MANAGE, summary="Update a global feature toggle")
-async def update_global(request: Request, ctx: Ctx) -> dict:
+async def update_global(request: Request, ctx: Ctx) -> JSONResponse:
     ok, body = await _json_body(request)
     if not ok or not isinstance(body, dict):
         raise ApiError(400, "Invalid input", details=[])
@@ -93,19 +101,28 @@ async def update_global(request: Request, ctx: Ctx) -> dict:
     except ValidationError as exc:
         raise _invalid_input(exc) from None
     service.require_global_manager(ctx.is_super_admin)
-    toggle, _before = await service.update_toggle(ctx.session, data, ctx.registry, request.headers.get(LOCK_HEADER))
-    return {"id": str(toggle.id)}
+    current = await service.get_toggle(ctx.session, data.id)
+    if current is None:
+        raise ApiError(404, "Toggle not found")
+    service.check_optimistic_lock(current.updated_at, request.headers.get(LOCK_HEADER))
+    outcome = await _execute(ctx, "feature_toggles.global.update", data.model_dump(mode="json", exclude_unset=True))
+    return JSONResponse({"id": outcome.result["id"]}, headers=outcome.headers)
 
 
 @router.delete("/feature_toggles/global", features=GLOBAL_MANAGE, summary="Delete a global feature toggle")
-async def delete_global(request: Request, ctx: Ctx) -> dict:
+async def delete_global(request: Request, ctx: Ctx) -> JSONResponse:
     _ok, body = await _json_body(request)
     raw_id = body.get("id") if isinstance(body, dict) and body.get("id") else request.query_params.get("id")
     if raw_id is None or str(raw_id).strip() == "":
         raise ApiError(400, "Feature toggle id required")
     service.require_global_manager(ctx.is_super_admin)
-    toggle = await service.delete_toggle(ctx.session, parse_uuid(raw_id), ctx.registry, request.headers.get(LOCK_HEADER))
-    return {"id": str(toggle.id)}
+    toggle_id = parse_uuid(raw_id)
+    current = await service.get_toggle(ctx.session, toggle_id) if toggle_id else None
+    if current is None:
+        raise ApiError(404, "Feature toggle not found")
+    service.check_optimistic_lock(current.updated_at, request.headers.get(LOCK_HEADER))
+    outcome = await _execute(ctx, "feature_toggles.global.delete", {"id": str(toggle_id)})
+    return JSONResponse({"id": outcome.result["id"]}, headers=outcome.headers)
 
 
 @router.get("/feature_toggles/global/{id}", features=VIEW, summary="Get a global feature toggle")
@@ -158,7 +175,7 @@ def _form_errors(exc: ValidationError) -> dict[str, Any]:
 
 
 @router.put("/feature_toggles/overrides", features=MANAGE, summary="Set or clear the tenant's override")
-async def change_override(request: Request, ctx: Ctx) -> dict:
+async def change_override(request: Request, ctx: Ctx) -> JSONResponse:
     ok, body = await _json_body(request)
     if not ok or not isinstance(body, dict):
         raise ApiError.body_of(400, {"error": "Invalid payload", "details": {"formErrors": ["Invalid JSON body"], "fieldErrors": {}}})
@@ -169,11 +186,19 @@ async def change_override(request: Request, ctx: Ctx) -> dict:
     tenant_id = ctx.tenant_id
     if tenant_id is None:
         raise ApiError(400, service.TENANT_REQUIRED)
-    result = await service.change_override(
-        ctx.session, data.toggleId, tenant_id, data.isOverride, data.overrideValue,
-        value_given="overrideValue" in body, expected_updated_at=request.headers.get(LOCK_HEADER),
-    )
-    return {"ok": True, "overrideToggleId": str(result.override_id) if result.override_id else None}
+    existing = await service.find_override(ctx.session, data.toggleId, tenant_id)
+    if existing is not None:
+        service.check_optimistic_lock(existing.updated_at, request.headers.get(LOCK_HEADER))
+    command_input: dict[str, Any] = {"toggleId": str(data.toggleId), "tenantId": str(tenant_id), "isOverride": data.isOverride}
+    if "overrideValue" in body:
+        command_input["overrideValue"] = data.overrideValue
+    outcome = await _execute(ctx, "feature_toggles.overrides.changeState", command_input)
+    result = outcome.result
+    # the log names the previous override; the undo handle names the new one when there was none
+    headers = outcome.headers
+    if outcome.log is not None and outcome.log.resource_id is None and result["overrideToggleId"]:
+        headers = operation_header(dataclasses.replace(outcome.log, resource_id=result["overrideToggleId"]))
+    return JSONResponse({"ok": True, "overrideToggleId": result["overrideToggleId"]}, headers=headers)
 
 
 # -- typed checks -----------------------------------------------------------------------------------

@@ -83,13 +83,13 @@ def check_optimistic_lock(current: datetime | None, expected: str | None) -> Non
         })
 
 
-async def _index_upsert(registry: Any, session: AsyncSession, toggle: FeatureToggle) -> None:
+async def index_upsert(registry: Any, session: AsyncSession, toggle: FeatureToggle) -> None:
     provider = registry.provider("query_index") if registry is not None else None
     if provider is not None:
         await provider.upsert(session, ENTITY_TYPE, str(toggle.id), None, None, toggle_dto(toggle))
 
 
-async def _index_delete(registry: Any, session: AsyncSession, toggle_id: uuid.UUID) -> None:
+async def index_delete(registry: Any, session: AsyncSession, toggle_id: uuid.UUID) -> None:
     provider = registry.provider("query_index") if registry is not None else None
     if provider is not None:
         await provider.delete(session, ENTITY_TYPE, str(toggle_id), None)
@@ -111,7 +111,7 @@ async def list_toggles(session: AsyncSession, q: ToggleListQuery) -> dict[str, A
         if value and value.strip():
             conds.append(column.ilike(_like(value.strip()), escape="\\"))
     if q.ids is not None:
-        wanted = [u for u in (_uuid(p) for p in q.ids.split(",")[:200]) if u]
+        wanted = [u for u in (parse_id(p) for p in q.ids.split(",")[:200]) if u]
         conds.append(FeatureToggle.id.in_(wanted))
     page_size = min(q.pageSize, MAX_PAGE_SIZE)
     column = SORT_COLUMNS[q.sortField]
@@ -126,7 +126,7 @@ async def list_toggles(session: AsyncSession, q: ToggleListQuery) -> dict[str, A
             "totalPages": math.ceil(total / page_size) if total else 0}
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
+def parse_id(value: Any) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value).strip())
     except (ValueError, AttributeError):
@@ -167,7 +167,7 @@ async def create_toggle(
     )
     session.add(toggle)
     await session.flush()
-    await _index_upsert(registry, session, toggle)
+    await index_upsert(registry, session, toggle)
     return toggle
 
 
@@ -193,7 +193,7 @@ async def update_toggle(
             setattr(toggle, column, value)
     toggle.updated_at = utcnow()
     await session.flush()
-    await _index_upsert(registry, session, toggle)
+    await index_upsert(registry, session, toggle)
     return toggle, before
 
 
@@ -207,7 +207,7 @@ async def delete_toggle(
     check_optimistic_lock(toggle.updated_at, expected_updated_at)
     toggle.deleted_at = utcnow()
     await session.flush()
-    await _index_delete(registry, session, toggle.id)
+    await index_delete(registry, session, toggle.id)
     return toggle
 
 
