@@ -10,9 +10,11 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
+from mercato.kernel.commands import CommandError, CommandRuntime, LogMeta, execute_command, get_command
 from mercato.kernel.context import Ctx, parse_uuid
 from mercato.kernel.errors import ApiError
 from mercato.kernel.routing import ModuleRouter
+from mercato.kernel.serialize import jsonable
 from mercato.modules.notifications import delivery_settings, service
 from mercato.modules.notifications.models import Notification
 from mercato.modules.notifications.schemas import (
@@ -189,13 +191,18 @@ async def execute_action(id: str, request: Request, ctx: Ctx) -> dict:
 
 
 async def _run_action_command(ctx: Ctx, command_id: str, n: Notification, payload: dict[str, Any]) -> Any:
-    """Runs the action's command through the command bus as the caller, when the bus provides it."""
-    runner = ctx.registry.provider("command_runner")
-    if runner is None:
-        raise ApiError(400, f"Command not available: {command_id}")
+    """Runs the action's command through the command bus as the caller, inside a savepoint."""
+    try:
+        get_command(command_id)
+    except CommandError as exc:
+        raise ApiError(400, str(exc)) from None
+    runtime = await CommandRuntime.from_request(ctx)
+    runtime.organization_id = None
     command_input = {"id": str(n.source_entity_id) if n.source_entity_id else None, **payload}
-    return await runner(ctx, command_id, command_input,
-                        {"tenantId": str(ctx.tenant_id), "organizationId": None, "resourceKind": "notifications"})
+    meta = LogMeta(tenant_id=ctx.tenant_id, resource_kind="notifications")
+    async with ctx.session.begin_nested():
+        outcome = await execute_command(runtime, command_id, command_input, meta)
+    return jsonable(outcome.result)
 
 
 # -- creation ---------------------------------------------------------------------------------------
