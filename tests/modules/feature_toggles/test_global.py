@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from mercato.modules.feature_toggles.models import FeatureToggle, FeatureToggleOverride
@@ -255,3 +256,47 @@ async def test_seeded_defaults_exist(superadmin) -> None:
     assert values["customers.interactions.external-sync"] is False
     res = (await superadmin.get(BASE, params={"identifier": "support_contact_settings"})).json()
     assert res["items"][0]["type"] == "json" and res["items"][0]["defaultValue"]["email"] == "support@example.com"
+
+
+async def test_reads_write_access_logs(superadmin, db) -> None:
+    from mercato.modules.audit_logs.models import AccessLog
+
+    tid = await create(superadmin)
+    assert (await superadmin.get(f"{BASE}/{tid}")).status_code == 200
+    await superadmin.get(BASE, params={"ids": tid})
+    await superadmin.get(f"{BASE}/{tid}/override")
+    rows = (await db.execute(select(AccessLog.resource_kind, AccessLog.access_type).where(AccessLog.resource_id == tid))).all()
+    assert set(rows) >= {("feature_toggles.feature_toggle", "read:item"), ("feature.toggles.global", "read:list"),
+                         ("feature_toggles.feature_toggle_override", "read:item")}
+
+
+class FakeIndex:
+    def __init__(self) -> None:
+        self.docs: dict[str, tuple] = {}
+
+    async def upsert(self, session, entity_type, record_id, tenant_id, organization_id, doc) -> None:  # noqa: ANN001
+        self.docs[record_id] = (entity_type, tenant_id, organization_id, doc)
+
+    async def delete(self, session, entity_type, record_id, tenant_id) -> None:  # noqa: ANN001
+        self.docs.pop(record_id, None)
+
+
+async def test_query_index_projection_is_global(app, superadmin) -> None:
+    from mercato.kernel.module import Module
+
+    registry = app.state.registry
+    if registry.provider("query_index") is not None:
+        pytest.skip("a real query_index provider is installed; its own tests cover storage")
+    index = FakeIndex()
+    probe = Module(id="qa_index_probe", title="probe", providers={"query_index": index})
+    registry.modules.append(probe)
+    try:
+        tid = await create(superadmin, name="Indexed")
+        entity_type, tenant, org, doc = index.docs[tid]
+        assert (entity_type, tenant, org, doc["name"]) == ("feature_toggles:feature_toggle", None, None, "Indexed")
+        assert (await superadmin.put(BASE, json={"id": tid, "name": "Indexed 2"})).status_code == 200
+        assert index.docs[tid][3]["name"] == "Indexed 2"
+        assert (await superadmin.delete(BASE, params={"id": tid})).status_code == 200
+        assert tid not in index.docs
+    finally:
+        registry.modules.remove(probe)

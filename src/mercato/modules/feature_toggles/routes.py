@@ -60,6 +60,15 @@ async def _effective_tenant(ctx: Ctx) -> tuple[uuid.UUID, str]:
     return tenant.id, tenant.name
 
 
+async def _log_access(ctx: Ctx, resource_kind: str, ids: list[str], access_type: str) -> None:
+    """Read-access log rows through the audit_logs provider (skipped when that module is disabled)."""
+    writer = ctx.registry.provider("access_log")
+    if writer is None or not ctx.auth or not ids:
+        return
+    await writer.write(ctx.session, tenant_id=ctx.tenant_id, organization_id=ctx.org_id, actor_user_id=ctx.user_id,
+                       resource_kind=resource_kind, resource_ids=ids, access_type=access_type)
+
+
 async def _execute(ctx: Ctx, command_id: str, command_input: dict[str, Any]) -> CommandOutcome:
     runtime = await CommandRuntime.from_request(ctx)
     return await execute_command(runtime, command_id, command_input)
@@ -74,7 +83,9 @@ async def list_global(request: Request, ctx: Ctx) -> dict:
         query = ToggleListQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
         raise _invalid_input(exc) from None
-    return await service.list_toggles(ctx.session, query)
+    page = await service.list_toggles(ctx.session, query)
+    await _log_access(ctx, "feature.toggles.global", [i["id"] for i in page["items"]], "read:list")
+    return page
 
 
 @router.post("/feature_toggles/global", features=GLOBAL_MANAGE, status_code=201, summary="Create a global feature toggle")
@@ -133,6 +144,7 @@ async def global_detail(id: str, ctx: Ctx) -> dict:
     toggle = await service.get_toggle(ctx.session, toggle_id)
     if toggle is None:
         raise ApiError(404, "Feature toggle not found")
+    await _log_access(ctx, "feature_toggles.feature_toggle", [str(toggle.id)], "read:item")
     return service.toggle_dto(toggle)
 
 
@@ -145,7 +157,9 @@ async def global_override(id: str, ctx: Ctx) -> dict:
     toggle = await service.get_toggle(ctx.session, toggle_id)
     if toggle is None:
         raise ApiError(404, "Feature toggle not found")
-    return await service.override_detail(ctx.session, toggle, tenant_id, tenant_name)
+    detail = await service.override_detail(ctx.session, toggle, tenant_id, tenant_name)
+    await _log_access(ctx, "feature_toggles.feature_toggle_override", [detail["id"] or str(toggle.id)], "read:item")
+    return detail
 
 
 # -- overrides --------------------------------------------------------------------------------------
@@ -158,7 +172,10 @@ async def list_overrides(request: Request, ctx: Ctx) -> dict:
     except ValidationError:
         raise ApiError(400, "Invalid query parameters") from None
     tenant_id, tenant_name = await _effective_tenant(ctx)
-    return await service.list_overrides(ctx.session, query, tenant_id, tenant_name, ctx.is_super_admin)
+    page = await service.list_overrides(ctx.session, query, tenant_id, tenant_name, ctx.is_super_admin)
+    ids = [i["toggleId"] for i in page["items"]] + [i["id"] for i in page["items"] if i["id"]]
+    await _log_access(ctx, "feature_toggles.override_list", ids, "read:list")
+    return page
 
 
 def _form_errors(exc: ValidationError) -> dict[str, Any]:
