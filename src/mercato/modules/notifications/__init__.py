@@ -9,6 +9,12 @@ def _routers():  # noqa: ANN202
     return [router]
 
 
+def _configure(app):  # noqa: ANN001, ANN202
+    from mercato.modules.notifications.delivery import configure
+
+    return configure(app)
+
+
 module = Module(
     id="notifications",
     title="Notifications",
@@ -31,5 +37,6 @@ module = Module(
     },
     routers=_routers,
     models="mercato.modules.notifications.models",
+    providers={"configure": _configure},
     order=70,
 )
