@@ -9,10 +9,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mercato.kernel.commands import CommandOutcome, CommandRuntime, execute_command, operation_header
 from mercato.kernel.context import Ctx, parse_uuid
+from mercato.kernel.crud import _inline_refs, record_access
 from mercato.kernel.errors import ApiError
 from mercato.kernel.routing import ModuleRouter
 from mercato.modules.directory.models import Tenant
@@ -33,6 +34,19 @@ VIEW = ["feature_toggles.view"]
 MANAGE = ["feature_toggles.manage"]
 GLOBAL_MANAGE = ["feature_toggles.global.manage"]
 LOCK_HEADER = "x-om-ext-optimistic-lock-expected-updated-at"
+
+
+def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI request body for a route that parses its JSON itself (to keep the contract's error bodies)."""
+    schema = _inline_refs(model.model_json_schema(by_alias=True))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def query_doc(model: type[BaseModel]) -> dict[str, Any]:
+    schema = _inline_refs(model.model_json_schema())
+    required = set(schema.get("required", []))
+    return {"parameters": [{"name": name, "in": "query", "required": name in required, "schema": prop}
+                           for name, prop in schema.get("properties", {}).items()]}
 
 
 async def _json_body(request: Request) -> tuple[bool, Any]:
@@ -61,12 +75,7 @@ async def _effective_tenant(ctx: Ctx) -> tuple[uuid.UUID, str]:
 
 
 async def _log_access(ctx: Ctx, resource_kind: str, ids: list[str], access_type: str) -> None:
-    """Read-access log rows through the audit_logs provider (skipped when that module is disabled)."""
-    writer = ctx.registry.provider("access_log")
-    if writer is None or not ctx.auth or not ids:
-        return
-    await writer.write(ctx.session, tenant_id=ctx.tenant_id, organization_id=ctx.org_id, actor_user_id=ctx.user_id,
-                       resource_kind=resource_kind, resource_ids=ids, access_type=access_type)
+    await record_access(ctx, resource_kind, ids, access_type)
 
 
 async def _execute(ctx: Ctx, command_id: str, command_input: dict[str, Any]) -> CommandOutcome:
@@ -77,7 +86,8 @@ async def _execute(ctx: Ctx, command_id: str, command_input: dict[str, Any]) -> 
 # -- global definitions -----------------------------------------------------------------------------
 
 
-@router.get("/feature_toggles/global", features=VIEW, summary="List global feature toggles")
+@router.get("/feature_toggles/global", features=VIEW, summary="List global feature toggles",
+            openapi_extra=query_doc(ToggleListQuery))
 async def list_global(request: Request, ctx: Ctx) -> dict:
     try:
         query = ToggleListQuery.model_validate(dict(request.query_params))
@@ -88,7 +98,8 @@ async def list_global(request: Request, ctx: Ctx) -> dict:
     return page
 
 
-@router.post("/feature_toggles/global", features=GLOBAL_MANAGE, status_code=201, summary="Create a global feature toggle")
+@router.post("/feature_toggles/global", features=GLOBAL_MANAGE, status_code=201, summary="Create a global feature toggle",
+             openapi_extra=body_doc(ToggleCreate))
 async def create_global(request: Request, ctx: Ctx) -> JSONResponse:
     service.require_global_manager(ctx.is_super_admin)
     ok, body = await _json_body(request)
@@ -102,7 +113,8 @@ async def create_global(request: Request, ctx: Ctx) -> JSONResponse:
     return JSONResponse({"id": outcome.result["id"]}, status_code=201, headers=outcome.headers)
 
 
-@router.put("/feature_toggles/global", features=GLOBAL_MANAGE, summary="Update a global feature toggle")
+@router.put("/feature_toggles/global", features=GLOBAL_MANAGE, summary="Update a global feature toggle",
+            openapi_extra=body_doc(ToggleUpdate))
 async def update_global(request: Request, ctx: Ctx) -> JSONResponse:
     ok, body = await _json_body(request)
     if not ok or not isinstance(body, dict):
@@ -120,7 +132,9 @@ async def update_global(request: Request, ctx: Ctx) -> JSONResponse:
     return JSONResponse({"id": outcome.result["id"]}, headers=outcome.headers)
 
 
-@router.delete("/feature_toggles/global", features=GLOBAL_MANAGE, summary="Delete a global feature toggle")
+@router.delete("/feature_toggles/global", features=GLOBAL_MANAGE, summary="Delete a global feature toggle",
+               openapi_extra={"parameters": [{"name": "id", "in": "query", "required": True,
+                                              "schema": {"type": "string", "format": "uuid"}}]})
 async def delete_global(request: Request, ctx: Ctx) -> JSONResponse:
     _ok, body = await _json_body(request)
     raw_id = body.get("id") if isinstance(body, dict) and body.get("id") else request.query_params.get("id")
@@ -165,7 +179,8 @@ async def global_override(id: str, ctx: Ctx) -> dict:
 # -- overrides --------------------------------------------------------------------------------------
 
 
-@router.get("/feature_toggles/overrides", features=VIEW, summary="List toggles with the tenant's overrides")
+@router.get("/feature_toggles/overrides", features=VIEW, summary="List toggles with the tenant's overrides",
+            openapi_extra=query_doc(OverrideListQuery))
 async def list_overrides(request: Request, ctx: Ctx) -> dict:
     try:
         query = OverrideListQuery.model_validate(dict(request.query_params))
@@ -191,7 +206,8 @@ def _form_errors(exc: ValidationError) -> dict[str, Any]:
     return {"formErrors": form_errors, "fieldErrors": field_errors}
 
 
-@router.put("/feature_toggles/overrides", features=MANAGE, summary="Set or clear the tenant's override")
+@router.put("/feature_toggles/overrides", features=MANAGE, summary="Set or clear the tenant's override",
+            openapi_extra=body_doc(OverrideChange))
 async def change_override(request: Request, ctx: Ctx) -> JSONResponse:
     ok, body = await _json_body(request)
     if not ok or not isinstance(body, dict):
@@ -223,7 +239,8 @@ async def change_override(request: Request, ctx: Ctx) -> JSONResponse:
 
 def _check_route(expected: str) -> None:
     @router.get(f"/feature_toggles/check/{expected}", summary=f"Resolve a {expected} feature toggle",
-                name=f"check_{expected}")
+                name=f"check_{expected}", openapi_extra={"parameters": [
+                    {"name": "identifier", "in": "query", "required": True, "schema": {"type": "string"}}]})
     async def check(request: Request, ctx: Ctx) -> JSONResponse:
         identifier = request.query_params.get("identifier")
         if not identifier:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from mercato.kernel.commands import CommandError, CommandRuntime, LogMeta, execute_command, get_command
 from mercato.kernel.context import Ctx, parse_uuid
+from mercato.kernel.crud import _inline_refs
 from mercato.kernel.errors import ApiError
 from mercato.kernel.routing import ModuleRouter
 from mercato.kernel.serialize import jsonable
@@ -23,6 +24,7 @@ from mercato.modules.notifications.schemas import (
     CreateForFeature,
     CreateForRole,
     CreateSingle,
+    DeliveryConfigIn,
     ExecuteAction,
     ListQuery,
     RestoreBody,
@@ -31,6 +33,19 @@ from mercato.modules.notifications.schemas import (
 
 router = ModuleRouter("Notifications")
 M = TypeVar("M", bound=BaseModel)
+
+
+def body_doc(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
+    """OpenAPI request body for a route that parses its JSON itself (to keep the contract's error bodies)."""
+    schema = _inline_refs(model.model_json_schema(by_alias=True))
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
+
+
+def query_doc(model: type[BaseModel]) -> dict[str, Any]:
+    schema = _inline_refs(model.model_json_schema())
+    required = set(schema.get("required", []))
+    return {"parameters": [{"name": name, "in": "query", "required": name in required, "schema": prop}
+                           for name, prop in schema.get("properties", {}).items()]}
 
 CREATE = ["notifications.create"]
 MANAGE = ["notifications.manage"]
@@ -96,7 +111,8 @@ def _bulk_result(rows: list[Notification]) -> JSONResponse:
 # -- inbox ------------------------------------------------------------------------------------------
 
 
-@router.get("/notifications", summary="List own notifications")
+@router.get("/notifications", summary="List own notifications",
+    openapi_extra=query_doc(ListQuery))
 async def list_notifications(request: Request, ctx: Ctx) -> dict:
     query = _validate(ListQuery, dict(request.query_params))
     tenant_id, user_id = ctx.tenant_id, ctx.user_id
@@ -150,7 +166,8 @@ async def dismiss(id: str, ctx: Ctx) -> dict:
     return {"ok": True}
 
 
-@router.put("/notifications/{id}/restore", summary="Restore a dismissed notification")
+@router.put("/notifications/{id}/restore", summary="Restore a dismissed notification",
+    openapi_extra=body_doc(RestoreBody, required=False))
 async def restore(id: str, request: Request, ctx: Ctx) -> dict:
     body = _validate(RestoreBody, await _body(request, optional=True))
     tenant_id, user_id = _caller(ctx)
@@ -162,7 +179,8 @@ async def restore(id: str, request: Request, ctx: Ctx) -> dict:
     return {"ok": True}
 
 
-@router.post("/notifications/{id}/action", summary="Execute a notification action")
+@router.post("/notifications/{id}/action", summary="Execute a notification action",
+    openapi_extra=body_doc(ExecuteAction))
 async def execute_action(id: str, request: Request, ctx: Ctx) -> dict:
     body = _validate(ExecuteAction, await _body(request))
     tenant_id, user_id = _caller(ctx)
@@ -208,7 +226,8 @@ async def _run_action_command(ctx: Ctx, command_id: str, n: Notification, payloa
 # -- creation ---------------------------------------------------------------------------------------
 
 
-@router.post("/notifications", features=CREATE, status_code=201, summary="Create a notification for one user")
+@router.post("/notifications", features=CREATE, status_code=201, summary="Create a notification for one user",
+    openapi_extra=body_doc(CreateSingle))
 async def create_single(request: Request, ctx: Ctx) -> JSONResponse:
     data = _validate(CreateSingle, await _body(request))
     tenant_id = _sender_tenant(ctx)
@@ -218,7 +237,8 @@ async def create_single(request: Request, ctx: Ctx) -> JSONResponse:
     return JSONResponse({"id": str(rows[0].id)}, status_code=201)
 
 
-@router.post("/notifications/batch", features=CREATE, status_code=201, summary="Create one notification per user")
+@router.post("/notifications/batch", features=CREATE, status_code=201, summary="Create one notification per user",
+    openapi_extra=body_doc(CreateBatch))
 async def create_batch(request: Request, ctx: Ctx) -> JSONResponse:
     data = _validate(CreateBatch, await _body(request))
     tenant_id = _sender_tenant(ctx)
@@ -229,7 +249,8 @@ async def create_batch(request: Request, ctx: Ctx) -> JSONResponse:
     return _bulk_result(rows)
 
 
-@router.post("/notifications/role", features=CREATE, status_code=201, summary="Notify every user of a role")
+@router.post("/notifications/role", features=CREATE, status_code=201, summary="Notify every user of a role",
+    openapi_extra=body_doc(CreateForRole))
 async def create_for_role(request: Request, ctx: Ctx) -> JSONResponse:
     data = _validate(CreateForRole, await _body(request))
     if ctx.tenant_id is None:
@@ -240,7 +261,8 @@ async def create_for_role(request: Request, ctx: Ctx) -> JSONResponse:
     return _bulk_result(rows)
 
 
-@router.post("/notifications/feature", features=CREATE, status_code=201, summary="Notify every user holding a feature")
+@router.post("/notifications/feature", features=CREATE, status_code=201, summary="Notify every user holding a feature",
+    openapi_extra=body_doc(CreateForFeature))
 async def create_for_feature(request: Request, ctx: Ctx) -> JSONResponse:
     data = _validate(CreateForFeature, await _body(request))
     if ctx.tenant_id is None:
@@ -259,7 +281,8 @@ async def get_settings(ctx: Ctx) -> dict:
     return {"settings": await delivery_settings.load(ctx.session, ctx.settings)}
 
 
-@router.post("/notifications/settings", features=MANAGE, summary="Update notification delivery settings")
+@router.post("/notifications/settings", features=MANAGE, summary="Update notification delivery settings",
+    openapi_extra=body_doc(DeliveryConfigIn))
 async def save_settings(request: Request, ctx: Ctx) -> dict:
     raw = await request.body()
     try:
