@@ -62,7 +62,8 @@ async def test_bulk_targeting(app, superadmin, db) -> None:
 
 async def test_events_emitted_in_order(app, superadmin, db) -> None:
     recorder = Recorder()
-    app.state.events.subscribe("notifications.*", recorder)
+    app.state.events.subscribe("notifications.*", recorder)  # `*` spans one segment (framework §6.5.3)
+    app.state.events.subscribe("notifications.*.*", recorder)
     me = await user_id(db, "superadmin@acme.com")
     tenant = app.state.seeded["tenantId"]
     kind = f"qa.events.{stamp()}"
