@@ -15,7 +15,7 @@ from mercato.kernel.routing import ModuleRouter
 from mercato.modules.auth import limits, service
 from mercato.modules.auth.identity import user_roles
 from mercato.modules.auth.models import User
-from mercato.modules.auth.schemas import ProfileUpdate, UserUpdate, check_email, parse
+from mercato.modules.auth.schemas import UserUpdate, check_email, parse_profile
 from mercato.modules.auth.security import (
     JWT_TTL_SECONDS,
     decode_staff_jwt,
@@ -274,7 +274,7 @@ async def get_profile(ctx: Ctx) -> dict[str, Any]:
 async def update_profile(request: Request, ctx: Ctx) -> JSONResponse:
     from mercato.modules.auth import users
 
-    data = parse(ProfileUpdate, await json_body(request), error="Invalid profile update.", key="issues")
+    data = parse_profile(await json_body(request))
     user = await ctx.session.get(User, ctx.user_id) if ctx.user_id else None
     if user is None or user.deleted_at is not None:
         raise ApiError(404, "User not found")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Literal, TypeVar
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -34,11 +34,13 @@ def parse(model: type[M], data: Any, error: str = "Invalid input", key: str = "d
         raise ApiError(400, error, **{key: issues_of(exc)}) from None
 
 
+# the syntax clients validate against (zod's e-mail pattern); no DNS or special-use-domain checks
+EMAIL_PATTERN = re.compile(r"^(?!\.)(?!.*\.\.)([A-Z0-9_'+\-.]*)[A-Z0-9_+-]@([A-Z0-9][A-Z0-9\-]*\.)+[A-Z]{2,}$", re.IGNORECASE)
+
+
 def check_email(value: str) -> str:
-    try:
-        validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError:
-        raise PydanticCustomError("invalid_format", "Invalid email address") from None
+    if not isinstance(value, str) or not EMAIL_PATTERN.match(value.strip()):
+        raise PydanticCustomError("invalid_format", "Invalid email address")
     return value.strip()
 
 
@@ -148,15 +150,28 @@ class ProfileUpdate(_Lenient):
     def _password(cls, v: str | None) -> str | None:
         return None if v is None else check_password(v)
 
-    @model_validator(mode="after")
-    def _cross(self) -> ProfileUpdate:
-        if not self.email and not self.password:
-            raise PydanticCustomError("custom", "Provide an email or password.", {"path": "email"})
-        if self.password and not self.currentPassword:
-            raise PydanticCustomError("custom", "Current password is required.", {"path": "currentPassword"})
-        if self.currentPassword and not self.password:
-            raise PydanticCustomError("custom", "New password is required.", {"path": "password"})
-        return self
+
+
+def parse_profile(data: dict[str, Any]) -> ProfileUpdate:
+    """Field errors plus every cross-field issue, as `{"error":"Invalid profile update.","issues":[...]}`."""
+    issues: list[dict[str, Any]] = []
+    model = None
+    try:
+        model = ProfileUpdate.model_validate(data)
+    except ValidationError as exc:
+        issues = issues_of(exc)
+    email = data.get("email") if model is None else model.email
+    password = data.get("password") if model is None else model.password
+    current = data.get("currentPassword") if model is None else model.currentPassword
+    if not email and not password:
+        issues.append({"code": "custom", "path": ["email"], "message": "Provide an email or password."})
+    if password and not current:
+        issues.append({"code": "custom", "path": ["currentPassword"], "message": "Current password is required."})
+    if current and not password:
+        issues.append({"code": "custom", "path": ["password"], "message": "New password is required."})
+    if issues or model is None:
+        raise ApiError(400, "Invalid profile update.", issues=issues)
+    return model
 
 
 # -- sidebar ---------------------------------------------------------------------------------------------
