@@ -162,3 +162,10 @@ async def test_admin_nav_applies_personal_preferences(app, admin, superadmin) ->
     group = next(g for g in nav["groups"] if g["id"] == "directory.nav.group")
     assert group["name"] == "Org chart" and group["defaultName"] == "Directory"
     assert group["items"][0]["hidden"] is True
+
+
+async def test_user_acl_for_unknown_user(superadmin) -> None:
+    ghost = str(uuid.uuid4())
+    assert (await superadmin.get("/api/auth/users/acl", params={"userId": ghost})).json()["hasCustomAcl"] is False
+    res = await superadmin.put("/api/auth/users/acl", json={"userId": ghost, "isSuperAdmin": True})
+    assert res.status_code == 404 and res.json() == {"error": "User not found"}

@@ -257,8 +257,8 @@ async def get_user_acl(request: Request, ctx: Ctx) -> dict[str, Any]:
                                        ["userId"]))
 async def put_user_acl(request: Request, ctx: Ctx) -> dict[str, Any]:
     data = parse(UserAclWrite, await json_body(request))
-    user = await users.guarded_user(ctx, data.userId, missing_ok=True)
-    tenant_id = user.tenant_id if user is not None and user.tenant_id else ctx.tenant_id
+    user = await users.guarded_user(ctx, data.userId)  # an ACL row needs a live user
+    tenant_id = user.tenant_id or ctx.tenant_id
     return await write_user_acl(ctx, data.userId, tenant_id, super_admin=data.isSuperAdmin, features=data.features,
                                 organizations=data.organizations, expected=_expected(request))
 
