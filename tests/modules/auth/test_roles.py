@@ -213,3 +213,32 @@ async def test_role_acl_change_is_effective_immediately(admin, app) -> None:
     assert (await user.get("/api/auth/users", params={"pageSize": 1})).status_code == 403
     await admin.put("/api/auth/roles/acl", json={"roleId": role_id, "features": ["auth.users.list"]})
     assert (await user.get("/api/auth/users", params={"pageSize": 1})).status_code == 200
+
+
+async def test_sync_role_acls_command(app, settings) -> None:
+    from mercato.modules.auth.cli import sync_role_acls_command
+
+    tenant = app.state.seeded["tenantId"]
+    code, messages = await sync_role_acls_command(settings, app.state.registry, tenant)
+    assert code == 0 and messages == [f"Synced role ACLs for tenant {tenant}"]
+    assert await sync_role_acls_command(settings, app.state.registry, "  ") == (1, ["Invalid --tenant value"])
+    ghost = str(uuid.uuid4())
+    assert await sync_role_acls_command(settings, app.state.registry, ghost) == (1, [f"Tenant not found: {ghost}"])
+
+
+async def test_role_acl_organizations_round_trip_as_set(superadmin, app) -> None:
+    """Scenario 29."""
+    from mercato.modules.directory.models import Organization
+
+    async with app.state.db.sessionmaker() as session:
+        rows = await session.execute(select(Organization.id).where(Organization.tenant_id == uuid.UUID(app.state.seeded["tenantId"])))
+        orgs = [str(r[0]) for r in rows]
+    assert len(orgs) >= 2
+    role_id = await create_role(superadmin)
+    res = await superadmin.put("/api/auth/roles/acl", json={"roleId": role_id, "features": ["directory.*"], "organizations": orgs[:1]})
+    assert res.json() == {"ok": True, "sanitized": False}
+    got = (await superadmin.get("/api/auth/roles/acl", params={"roleId": role_id})).json()
+    assert got["organizations"] == orgs[:1] and "directory.*" in got["features"]
+    await superadmin.put("/api/auth/roles/acl", json={"roleId": role_id, "organizations": orgs[:2]})
+    got = (await superadmin.get("/api/auth/roles/acl", params={"roleId": role_id})).json()
+    assert set(got["organizations"]) == set(orgs[:2])

@@ -164,11 +164,11 @@ async def test_moving_user_invalidates_tokens(admin, app) -> None:
 
 
 async def _child_org(app) -> str:  # noqa: ANN001
-    from sqlalchemy import text
+    from mercato.modules.directory.models import Organization
 
     async with app.state.db.sessionmaker() as session:
-        row = await session.execute(text("select id from organizations where name = 'Acme Sales'"))
-        return str(uuid.UUID(str(row.scalar_one())))
+        row = await session.execute(select(Organization.id).where(Organization.name == "Acme Sales"))
+        return str(row.scalar_one())
 
 
 async def test_user_optimistic_lock(admin, app) -> None:
@@ -200,6 +200,23 @@ async def test_delete_user_cascade(superadmin, app, db) -> None:
     roles = (await superadmin.get("/api/auth/roles", params={"pageSize": 100})).json()["items"]
     assert role_id in [r["id"] for r in roles]
     assert (await superadmin.get("/api/auth/users", params={"id": user_id})).json()["total"] == 0
+
+
+async def test_delete_user_keeps_role_and_exact_acl_read_back(admin, app) -> None:
+    """Scenario 32 (without undo, which the command bus will add)."""
+    org = app.state.seeded["organizationId"]
+    role_id = await create_role(admin)
+    user_id, email = await create_user(admin, org, roles=[role_id], name="Atomic")
+    item = (await admin.get("/api/auth/users", params={"id": user_id})).json()["items"][0]
+    assert item["email"] == email and item["name"] == "Atomic" and item["organizationId"] == org and role_id in item["roleIds"]
+    put = await admin.put("/api/auth/users/acl", json={"userId": user_id, "features": ["directory.organizations.view"], "organizations": [org]})
+    assert put.status_code == 200
+    acl = (await admin.get("/api/auth/users/acl", params={"userId": user_id})).json()
+    assert acl["features"] == ["directory.organizations.view"] and acl["organizations"] == [org]
+    assert (await admin.delete("/api/auth/users", params={"id": user_id})).status_code == 200
+    assert (await admin.get("/api/auth/users", params={"id": user_id})).json()["total"] == 0
+    assert (await admin.get("/api/auth/users/acl", params={"userId": user_id})).json()["hasCustomAcl"] is False
+    assert (await admin.get("/api/auth/roles", params={"id": role_id})).json()["items"][0]["id"] == role_id
 
 
 async def test_delete_user_errors(admin, employee, db, app) -> None:
