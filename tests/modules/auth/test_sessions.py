@@ -284,3 +284,12 @@ async def test_locale_get_and_post(anon, monkeypatch) -> None:
     monkeypatch.setenv("OM_FORCE_LOCALE", "en")
     forced = await anon.post("/api/auth/locale", json={"locale": "de"})
     assert forced.status_code == 409 and forced.json() == {"error": "Locale is fixed by configuration"}
+
+
+async def test_profile_roles_of_super_admin_under_selected_tenant(app, admin, superadmin) -> None:
+    user_id, email = await create_user(admin, app.state.seeded["organizationId"], roles=["employee"])
+    await superadmin.put("/api/auth/users/acl", json={"userId": user_id, "isSuperAdmin": True})
+    me = await login(app, email, STRONG)
+    assert (await me.get("/api/auth/profile")).json()["roles"] == ["employee"]
+    selected = await me.get("/api/auth/profile", cookies={"om_selected_tenant": app.state.seeded["tenantId"]})
+    assert selected.json()["roles"] == ["employee", "superadmin"]
