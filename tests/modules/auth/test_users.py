@@ -283,3 +283,30 @@ async def test_consents(superadmin, admin, app, db, employee, anon) -> None:
     assert (await superadmin.get("/api/auth/users/consents", params={"userId": "not-a-uuid"})).json() == {"ok": False, "error": "Invalid userId"}
     assert (await anon.get("/api/auth/users/consents", params={"userId": user_id})).status_code == 401
     assert (await employee.get("/api/auth/users/consents", params={"userId": user_id})).status_code == 403
+
+
+async def test_lists_issue_a_constant_number_of_queries(app, superadmin) -> None:
+    """No N+1: the statement count does not grow with the page size."""
+    from sqlalchemy import event
+
+    org = app.state.seeded["organizationId"]
+    for _ in range(3):
+        await create_user(superadmin, org, roles=["employee"])
+    engine = app.state.db.engine.sync_engine
+    counted: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+        counted.append(statement)
+
+    async def statements(url: str, size: int) -> int:
+        counted.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            res = await superadmin.get(url, params={"pageSize": size})
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert res.status_code == 200 and len(res.json()["items"]) >= min(size, 3)
+        return len([s for s in counted if s.lstrip().upper().startswith("SELECT")])
+
+    for url in ("/api/auth/users", "/api/auth/roles"):
+        assert await statements(url, 1) == await statements(url, 50)
