@@ -4,9 +4,9 @@ from mercato.kernel.module import EventDecl, Feature, Module
 
 
 def _routers():  # noqa: ANN202
-    from mercato.modules.auth.routes import router
+    from mercato.modules.auth import routes, routes_accounts, routes_ui
 
-    return [router]
+    return [routes.router, routes_accounts.router, routes_ui.router, routes_accounts.consents_router]
 
 
 def _providers() -> dict:
@@ -42,8 +42,18 @@ module = Module(
         Feature("auth.sidebar.manage", "Manage sidebar presets"),
     ],
     events=[
-        EventDecl("auth.login.success", "Login succeeded"),
-        EventDecl("auth.login.failed", "Login failed"),
+        EventDecl("auth.user.created", "User created", entity="user", category="crud"),
+        EventDecl("auth.user.updated", "User updated", entity="user", category="crud"),
+        EventDecl("auth.user.deleted", "User deleted", entity="user", category="crud"),
+        EventDecl("auth.role.created", "Role created", entity="role", category="crud"),
+        EventDecl("auth.role.updated", "Role updated", entity="role", category="crud"),
+        EventDecl("auth.role.deleted", "Role deleted", entity="role", category="crud"),
+        EventDecl("auth.login.success", "Login succeeded", category="lifecycle"),
+        EventDecl("auth.login.failed", "Login failed", category="lifecycle"),
+        EventDecl("auth.logout", "Logged out", category="lifecycle"),
+        EventDecl("auth.password.changed", "Password changed", category="lifecycle"),
+        EventDecl("auth.password.reset.requested", "Password reset requested", category="lifecycle"),
+        EventDecl("auth.password.reset.completed", "Password reset completed", category="lifecycle"),
     ],
     default_grants={"admin": ["auth.*"]},
     routers=_routers,

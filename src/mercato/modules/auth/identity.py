@@ -99,7 +99,8 @@ def _apply_selected_scope(request: Request, auth: AuthInfo) -> None:
     if SELECTED_ORG_COOKIE in request.cookies:
         raw = unquote(request.cookies[SELECTED_ORG_COOKIE]).strip()
         auth.org_id = None if raw in ("", ALL_ORGS) else parse_uuid(raw)
-    if "superadmin" not in auth.roles:
+    selecting = SELECTED_TENANT_COOKIE in request.cookies or SELECTED_ORG_COOKIE in request.cookies
+    if selecting and "superadmin" not in auth.roles:
         auth.roles.append("superadmin")
 
 

@@ -136,3 +136,65 @@ def decode_staff_jwt(token: str, settings: Settings) -> tuple[dict[str, Any] | N
     if claims.get("type") == "customer":
         return None, False
     return claims, legacy
+
+
+# -- password policy (contract 6.10) -------------------------------------------------------------------
+PASSWORD_POLICY_MESSAGE = "Password does not meet the requirements."
+_TRUE_TOKENS = {"1", "true", "yes", "y", "on", "enable", "enabled"}
+_FALSE_TOKENS = {"0", "false", "no", "n", "off", "disable", "disabled"}
+
+
+def _policy_env(name: str) -> str | None:
+    for key in (name, f"NEXT_PUBLIC_{name}"):
+        value = os.environ.get(key)
+        if value is not None and value.strip():
+            return value.strip().lower()
+    return None
+
+
+def _policy_flag(name: str, default: bool) -> bool:
+    value = _policy_env(name)
+    if value in _TRUE_TOKENS:
+        return True
+    if value in _FALSE_TOKENS:
+        return False
+    return default
+
+
+def password_policy() -> dict[str, Any]:
+    raw = _policy_env("OM_PASSWORD_MIN_LENGTH")
+    min_length = int(raw) if raw and raw.isdigit() and int(raw) >= 1 else 6
+    return {
+        "minLength": min_length,
+        "requireDigit": _policy_flag("OM_PASSWORD_REQUIRE_DIGIT", True),
+        "requireUppercase": _policy_flag("OM_PASSWORD_REQUIRE_UPPERCASE", True),
+        "requireSpecial": _policy_flag("OM_PASSWORD_REQUIRE_SPECIAL", True),
+    }
+
+
+def password_meets_policy(password: str) -> bool:
+    policy = password_policy()
+    if len(password) < policy["minLength"]:
+        return False
+    if policy["requireDigit"] and not any(c.isascii() and c.isdigit() for c in password):
+        return False
+    if policy["requireUppercase"] and not any("A" <= c <= "Z" for c in password):
+        return False
+    if policy["requireSpecial"] and all(c.isascii() and c.isalnum() for c in password):
+        return False
+    return True
+
+
+# -- consent integrity (contract 6.15) -----------------------------------------------------------------
+def consent_integrity_hash(
+    settings: Settings, *, user_id: str, consent_type: str, is_granted: bool, granted_at: str | None,
+    withdrawn_at: str | None, ip_address: str | None, source: str | None,
+) -> str:
+    key = (
+        os.environ.get("CONSENT_INTEGRITY_SECRET") or os.environ.get("AUTH_SECRET") or os.environ.get("NEXTAUTH_SECRET")
+        or settings.effective_jwt_secret
+    )
+    message = "|".join(
+        [user_id, consent_type, "true" if is_granted else "false", granted_at or "", withdrawn_at or "", ip_address or "", source or ""]
+    )
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
