@@ -10,6 +10,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -39,8 +40,9 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
+@asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """URL of a new empty database on the selected backend, dropped afterwards."""
     if BACKEND == "postgres":
         name = f"mercato_test_{uuid.uuid4().hex[:10]}"
         await _pg_admin(f'CREATE DATABASE "{name}"')
@@ -54,7 +56,12 @@ async def database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+async def database_url() -> AsyncIterator[str]:
+    async with fresh_database() as url:
+        yield url
+
+
+def make_settings(database_url: str) -> Settings:
     return Settings(
         DATABASE_URL=database_url,
         JWT_SECRET="test-secret",
@@ -63,6 +70,11 @@ def settings(database_url: str) -> Settings:
         REDIS_URL=None,
         OM_ENCRYPTION_KEY="test-master-key-0123456789abcdef",
     )
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
 
 
 @pytest.fixture(scope="session")

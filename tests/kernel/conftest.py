@@ -2,51 +2,51 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from sqlalchemy import select
 
+from mercato.bootstrap import initialise
 from mercato.kernel.app import create_app
 from mercato.kernel.module import Registry
-from tests.conftest import Api
+from tests.conftest import Api, fresh_database, login, make_settings
 from tests.kernel import widgets
 
 
 @pytest.fixture(scope="session")
-async def wapp(app, settings):  # noqa: ANN001, ANN201
-    from mercato.modules.auth.models import Role, RoleAcl
-
-    # first, so its fake providers win over real ones
-    registry = Registry([widgets.module, *app.state.registry.modules])
-    application = create_app(settings, registry)
-    application.state.seeded = app.state.seeded
-    await application.state.db.create_all()
-    tenant = uuid.UUID(app.state.seeded["tenantId"])
-    async with application.state.db.sessionmaker() as session, session.begin():
-        for role_name, grants in widgets.module.default_grants.items():
-            role = (await session.execute(select(Role).where(Role.tenant_id == tenant, Role.name == role_name))).scalar_one()
-            acl = (await session.execute(select(RoleAcl).where(RoleAcl.role_id == role.id))).scalar_one()
-            acl.features_json = [*acl.features_json, *[g for g in grants if g not in acl.features_json]]
-    async with application.router.lifespan_context(application):
-        yield application
+async def wapp(app):  # noqa: ANN001, ANN201
+    """Its own database, so the test-only module's grants never leak into the shared demo tenant."""
+    async with fresh_database() as url:
+        settings = make_settings(url)
+        # first, so its fake providers win over real ones
+        registry = Registry([widgets.module, *app.state.registry.modules])
+        seeded = await initialise(settings, registry, demo=True, echo=lambda *_: None)
+        application = create_app(settings, registry)
+        application.state.seeded = seeded
+        async with application.router.lifespan_context(application):
+            yield application
 
 
 @pytest.fixture(scope="session")
-def wadmin(wapp, admin) -> Api:  # noqa: ANN001
-    return Api(wapp, admin.token)
+async def wadmin(wapp) -> Api:  # noqa: ANN001
+    return await login(wapp, "admin@acme.com")
 
 
 @pytest.fixture(scope="session")
-def wemployee(wapp, employee) -> Api:  # noqa: ANN001
-    return Api(wapp, employee.token)
+async def wemployee(wapp) -> Api:  # noqa: ANN001
+    return await login(wapp, "employee@acme.com")
 
 
 @pytest.fixture(scope="session")
-def wsuper(wapp, superadmin) -> Api:  # noqa: ANN001
-    return Api(wapp, superadmin.token)
+async def wsuper(wapp) -> Api:  # noqa: ANN001
+    return await login(wapp, "superadmin@acme.com")
 
 
 @pytest.fixture(scope="session")
 def wanon(wapp) -> Api:  # noqa: ANN001
     return Api(wapp)
+
+
+@pytest.fixture
+async def wdb(wapp):  # noqa: ANN001, ANN201
+    """A session on the widgets app's own database."""
+    async with wapp.state.db.sessionmaker() as session:
+        yield session

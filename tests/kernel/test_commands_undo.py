@@ -21,9 +21,9 @@ def _op(res) -> dict:  # noqa: ANN001
     return decode_operation(res.headers["x-om-operation"])
 
 
-async def _row(db, wid: str) -> Widget:  # noqa: ANN001
-    db.expire_all()
-    return (await db.execute(select(Widget).where(Widget.id == uuid.UUID(wid)))).scalar_one()
+async def _row(wdb, wid: str) -> Widget:  # noqa: ANN001
+    wdb.expire_all()
+    return (await wdb.execute(select(Widget).where(Widget.id == uuid.UUID(wid)))).scalar_one()
 
 
 def _columns(row: Widget) -> dict:
@@ -31,59 +31,59 @@ def _columns(row: Widget) -> dict:
                                          "created_at", "deleted_at", "released_at")}
 
 
-async def _user_id(db, email: str) -> uuid.UUID:  # noqa: ANN001
+async def _user_id(wdb, email: str) -> uuid.UUID:  # noqa: ANN001
     from mercato.modules.auth.models import User
     from mercato.modules.auth.security import email_hash
 
-    return (await db.execute(select(User.id).where(User.email_hash == email_hash(email)))).scalar_one()
+    return (await wdb.execute(select(User.id).where(User.email_hash == email_hash(email)))).scalar_one()
 
 
-async def _log(db, log_id: str) -> ActionLog:  # noqa: ANN001
-    db.expire_all()
-    return (await db.execute(select(ActionLog).where(ActionLog.id == uuid.UUID(log_id)))).scalar_one()
+async def _log(wdb, log_id: str) -> ActionLog:  # noqa: ANN001
+    wdb.expire_all()
+    return (await wdb.execute(select(ActionLog).where(ActionLog.id == uuid.UUID(log_id)))).scalar_one()
 
 
-async def test_create_writes_action_log_with_snapshot_and_envelope(wadmin, db) -> None:
+async def test_create_writes_action_log_with_snapshot_and_envelope(wadmin, wdb) -> None:
     res = await wadmin.post(URL, json={"name": "log-me", "color": "red", "cf_priority": 3})
     op = _op(res)
-    log = await _log(db, op["id"])
+    log = await _log(wdb, op["id"])
     assert log.command_id == "test_widgets.widgets.create" and log.execution_state == "done"
     assert log.undo_token == op["undoToken"] and log.resource_id == res.json()["id"]
     assert log.action_type == "create" and log.source_key == "ui"
     assert log.snapshot_before is None and log.snapshot_after["name"] == "log-me"
     assert log.command_payload["__redoInput"] == {"name": "log-me", "color": "red", "cf_priority": 3}
     assert log.command_payload["undo"]["after"]["id"] == res.json()["id"]
-    assert log.actor_user_id == await _user_id(db, "admin@acme.com")
+    assert log.actor_user_id == await _user_id(wdb, "admin@acme.com")
     assert op["executedAt"] == log.created_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{log.created_at.microsecond // 1000:03d}Z"
 
 
-async def test_undo_create_then_token_reuse_is_400(wadmin, db) -> None:
+async def test_undo_create_then_token_reuse_is_400(wadmin, wdb) -> None:
     res = await wadmin.post(URL, json={"name": "undo-create"})
     wid, op = res.json()["id"], _op(res)
     undo = await wadmin.post(UNDO, json={"undoToken": op["undoToken"]})
     assert undo.status_code == 200 and undo.json() == {"ok": True, "logId": op["id"]}
     assert (await wadmin.get(URL, params={"id": wid})).json()["items"] == []
-    assert (await _row(db, wid)).deleted_at is not None
-    log = await _log(db, op["id"])
+    assert (await _row(wdb, wid)).deleted_at is not None
+    log = await _log(wdb, op["id"])
     assert log.execution_state == "undone" and log.undo_token is None
     again = await wadmin.post(UNDO, json={"undoToken": op["undoToken"]})
     assert again.status_code == 400 and again.json() == {"error": "Undo token not available"}
-    trace = (await db.execute(select(ActionLog).where(ActionLog.resource_id == wid).order_by(ActionLog.created_at))).scalars().all()
+    trace = (await wdb.execute(select(ActionLog).where(ActionLog.resource_id == wid).order_by(ActionLog.created_at))).scalars().all()
     assert len(trace) == 2 and trace[1].context_json["historyAction"] == "undo"
     assert trace[1].context_json["sourceLogId"] == op["id"] and trace[1].undo_token is None
 
 
-async def test_update_undo_restores_exact_row_and_redo_reapplies(wadmin, db) -> None:
+async def test_update_undo_restores_exact_row_and_redo_reapplies(wadmin, wdb) -> None:
     wid = (await wadmin.post(URL, json={"name": "orig", "color": "red", "size": 1})).json()["id"]
-    before = _columns(await _row(db, wid))
-    before_updated = (await _row(db, wid)).updated_at
+    before = _columns(await _row(wdb, wid))
+    before_updated = (await _row(wdb, wid)).updated_at
     res = await wadmin.put(URL, json={"id": wid, "name": "changed", "size": 7})
     op = _op(res)
-    log = await _log(db, op["id"])
+    log = await _log(wdb, op["id"])
     assert log.changes_json == {"name": {"from": "orig", "to": "changed"}, "size": {"from": 1, "to": 7}}
     assert log.changed_fields == ["name", "size"] and log.primary_changed_field == "name" and log.action_type == "edit"
     assert (await wadmin.post(UNDO, json={"undoToken": op["undoToken"]})).json()["ok"] is True
-    restored = await _row(db, wid)
+    restored = await _row(wdb, wid)
     assert _columns(restored) == before
     assert restored.updated_at != before_updated
     redo = await wadmin.post(REDO, json={"logId": op["id"]})
@@ -92,17 +92,17 @@ async def test_update_undo_restores_exact_row_and_redo_reapplies(wadmin, db) -> 
     assert body["ok"] is True and body["logId"] != op["id"] and body["undoToken"] not in (None, op["undoToken"])
     new_op = _op(redo)
     assert new_op["id"] == body["logId"] and new_op["resourceId"] == wid
-    again = await _row(db, wid)
+    again = await _row(wdb, wid)
     assert (again.name, again.size, again.color) == ("changed", 7, "red")
-    assert (await _log(db, op["id"])).execution_state == "redone"
-    new_log = await _log(db, body["logId"])
+    assert (await _log(wdb, op["id"])).execution_state == "redone"
+    new_log = await _log(wdb, body["logId"])
     assert new_log.context_json["historyAction"] == "redo" and new_log.context_json["sourceLogId"] == op["id"]
     # the redone action can be undone again with the fresh token
     assert (await wadmin.post(UNDO, json={"undoToken": body["undoToken"]})).status_code == 200
-    assert (await _row(db, wid)).name == "orig"
+    assert (await _row(wdb, wid)).name == "orig"
 
 
-async def test_delete_undo_restores_and_redo_deletes_again(wadmin, db) -> None:
+async def test_delete_undo_restores_and_redo_deletes_again(wadmin, wdb) -> None:
     wid = (await wadmin.post(URL, json={"name": "del-me", "color": "teal"})).json()["id"]
     res = await wadmin.delete(URL, params={"id": wid})
     op = _op(res)
@@ -114,7 +114,7 @@ async def test_delete_undo_restores_and_redo_deletes_again(wadmin, db) -> None:
     assert (await wadmin.get(URL, params={"id": wid})).json()["items"] == []
 
 
-async def test_redo_of_create_keeps_the_id(wadmin, db) -> None:
+async def test_redo_of_create_keeps_the_id(wadmin, wdb) -> None:
     res = await wadmin.post(URL, json={"name": "same-id", "color": "gold", "size": 4})
     wid, op = res.json()["id"], _op(res)
     assert (await wadmin.post(UNDO, json={"undoToken": op["undoToken"]})).status_code == 200
@@ -123,7 +123,7 @@ async def test_redo_of_create_keeps_the_id(wadmin, db) -> None:
     assert redo.status_code == 200 and _op(redo)["resourceId"] == wid
     item = (await wadmin.get(URL, params={"id": wid})).json()["items"][0]
     assert (item["id"], item["name"], item["color"], item["size"]) == (wid, "same-id", "gold", 4)
-    count = (await db.execute(select(Widget).where(Widget.name == "same-id"))).scalars().all()
+    count = (await wdb.execute(select(Widget).where(Widget.name == "same-id"))).scalars().all()
     assert len(count) == 1
 
 
@@ -153,13 +153,13 @@ async def test_only_latest_undone_can_be_redone(wadmin) -> None:
     assert res.json() == {"error": "Redo target not available"}
 
 
-async def test_actor_scope_employee_cannot_undo_admins_action(wadmin, wemployee, db) -> None:
+async def test_actor_scope_employee_cannot_undo_admins_action(wadmin, wemployee, wdb) -> None:
     res = await wadmin.post(URL, json={"name": "not-yours"})
     wid, op = res.json()["id"], _op(res)
     denied = await wemployee.post(UNDO, json={"undoToken": op["undoToken"]})
     assert denied.status_code == 400 and denied.json() == {"error": "Undo token not available"}
     assert len((await wadmin.get(URL, params={"id": wid})).json()["items"]) == 1
-    assert (await _log(db, op["id"])).execution_state == "done"
+    assert (await _log(wdb, op["id"])).execution_state == "done"
 
 
 async def test_undo_redo_input_errors(wadmin, wemployee, wanon) -> None:
@@ -201,7 +201,7 @@ async def test_optimistic_lock(wadmin) -> None:
     assert (await wadmin.delete(URL, params={"id": wid}, headers={LOCK: t3})).status_code == 200
 
 
-async def test_other_tenant_cannot_undo_or_see_or_touch(wapp, wadmin, db) -> None:
+async def test_other_tenant_cannot_undo_or_see_or_touch(wapp, wadmin, wdb) -> None:
     res = await wadmin.post(URL, json={"name": "tenant-a-only"})
     wid, op = res.json()["id"], _op(res)
     other, _ = await other_tenant_admin(wapp)
@@ -211,7 +211,7 @@ async def test_other_tenant_cannot_undo_or_see_or_touch(wapp, wadmin, db) -> Non
     assert (await other.get(URL, params={"id": wid})).json()["items"] == []
     assert (await other.put(URL, json={"id": wid, "name": "hijack"})).status_code in (403, 404)
     assert (await other.delete(URL, params={"id": wid})).status_code in (403, 404)
-    assert (await _row(db, wid)).name == "tenant-a-only" and (await _log(db, op["id"])).execution_state == "done"
+    assert (await _row(wdb, wid)).name == "tenant-a-only" and (await _log(wdb, op["id"])).execution_state == "done"
 
 
 def test_operation_header_encoding_round_trip() -> None:
@@ -236,15 +236,15 @@ def test_diff_snapshots_flattens_and_skips_updated_at() -> None:
     assert diff_snapshots(None, after) == {}
 
 
-async def test_on_write_hook_rejects_and_nothing_is_logged(wadmin, db) -> None:
-    before = (await db.execute(select(ActionLog.id))).scalars().all()
+async def test_on_write_hook_rejects_and_nothing_is_logged(wadmin, wdb) -> None:
+    before = (await wdb.execute(select(ActionLog.id))).scalars().all()
     res = await wadmin.post(URL, json={"name": "reserved"})
     assert res.status_code == 409 and res.json() == {"error": "Widget name is reserved"}
     wid = (await wadmin.post(URL, json={"name": "fine"})).json()["id"]
     res = await wadmin.put(URL, json={"id": wid, "name": "reserved"})
-    assert res.status_code == 409 and (await _row(db, wid)).name == "fine"
-    db.expire_all()
-    after = (await db.execute(select(ActionLog.id))).scalars().all()
+    assert res.status_code == 409 and (await _row(wdb, wid)).name == "fine"
+    wdb.expire_all()
+    after = (await wdb.execute(select(ActionLog.id))).scalars().all()
     assert len(after) == len(before) + 1  # only the successful create
 
 
@@ -259,11 +259,11 @@ async def test_optimistic_lock_can_be_disabled(wadmin, monkeypatch) -> None:
     assert (await wadmin.put(URL, json={"id": wid, "name": "n3"}, headers={LOCK: stale})).status_code == 409
 
 
-async def test_undo_update_of_deleted_record_fails_cleanly(wadmin, wsuper, db) -> None:
+async def test_undo_update_of_deleted_record_fails_cleanly(wadmin, wsuper, wdb) -> None:
     wid = (await wadmin.post(URL, json={"name": "gone"})).json()["id"]
     op = _op(await wadmin.put(URL, json={"id": wid, "name": "gone-2"}))
     assert (await wsuper.delete(URL, params={"id": wid})).status_code == 200  # another actor deletes it
     res = await wadmin.post(UNDO, json={"undoToken": op["undoToken"]})
     assert res.status_code == 400 and res.json() == {"error": "Undo failed"}
-    assert (await _row(db, wid)).deleted_at is not None
-    assert (await _log(db, op["id"])).execution_state == "done"
+    assert (await _row(wdb, wid)).deleted_at is not None
+    assert (await _log(wdb, op["id"])).execution_state == "done"

@@ -35,14 +35,14 @@ async def test_custom_fields_saved_listed_filtered_and_undone(wadmin) -> None:
     assert item["cf_priority"] == 5
 
 
-async def test_custom_field_validation_error_is_400_and_nothing_written(wadmin, db) -> None:
+async def test_custom_field_validation_error_is_400_and_nothing_written(wadmin, wdb) -> None:
     from sqlalchemy import select
 
     name = f"cfbad-{uuid.uuid4().hex[:6]}"
     res = await wadmin.post(URL, json={"name": name, "cf_priority": "high"})
     assert res.status_code == 400
     assert res.json() == {"error": "Validation failed", "fields": {"cf_priority": "Must be an integer"}}
-    rows = (await db.execute(select(widgets.Widget).where(widgets.Widget.name == name))).scalars().all()
+    rows = (await wdb.execute(select(widgets.Widget).where(widgets.Widget.name == name))).scalars().all()
     assert rows == []
 
 

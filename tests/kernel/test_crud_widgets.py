@@ -16,7 +16,7 @@ def _tag() -> str:
     return uuid.uuid4().hex[:8]
 
 
-async def test_create_returns_201_id_and_operation_header(wadmin, db) -> None:
+async def test_create_returns_201_id_and_operation_header(wadmin, wdb) -> None:
     res = await wadmin.post(URL, json={"name": f"w-{_tag()}", "color": "red", "size": 3})
     assert res.status_code == 201, res.text
     wid = res.json()["id"]
@@ -27,7 +27,7 @@ async def test_create_returns_201_id_and_operation_header(wadmin, db) -> None:
     assert op["resourceKind"] == "test_widgets.widget"
     assert op["actionLabel"] == "Create widget"
     assert op["undoToken"] and op["id"] and op["executedAt"].endswith("Z")
-    row = (await db.execute(select(Widget).where(Widget.id == uuid.UUID(wid)))).scalar_one()
+    row = (await wdb.execute(select(Widget).where(Widget.id == uuid.UUID(wid)))).scalar_one()
     assert row.color == "red" and row.size == 3 and str(row.tenant_id) == wadmin.app.state.seeded["tenantId"]
 
 
@@ -175,12 +175,12 @@ async def test_exports(wadmin) -> None:
     assert res.headers["content-type"].startswith("text/markdown") and res.text.count("\n") == 3
 
 
-async def test_list_writes_access_logs(wadmin, db) -> None:
+async def test_list_writes_access_logs(wadmin, wdb) -> None:
     from mercato.modules.audit_logs.models import AccessLog
 
     wid = (await wadmin.post(URL, json={"name": f"al-{_tag()}"})).json()["id"]
     assert (await wadmin.get(URL, params={"id": wid})).status_code == 200
-    rows = (await db.execute(select(AccessLog).where(AccessLog.resource_id == wid))).scalars().all()
+    rows = (await wdb.execute(select(AccessLog).where(AccessLog.resource_id == wid))).scalars().all()
     assert len(rows) == 1
     assert rows[0].access_type == "read:item" and rows[0].resource_kind == "test_widgets.widget"
     assert rows[0].context_json["path"] == URL and "name" in rows[0].fields_json
@@ -220,16 +220,16 @@ async def test_sort_and_order_aliases(wadmin) -> None:
     assert len(items) == 3
 
 
-async def test_create_in_explicit_child_org(wadmin, db) -> None:
+async def test_create_in_explicit_child_org(wadmin, wdb) -> None:
     from mercato.modules.directory.models import Organization
 
     seeded = wadmin.app.state.seeded
-    child = (await db.execute(select(Organization.id).where(
+    child = (await wdb.execute(select(Organization.id).where(
         Organization.tenant_id == uuid.UUID(seeded["tenantId"]), Organization.name == "Acme Sales"))).scalar_one()
     res = await wadmin.post(URL, json={"name": f"org-{_tag()}", "organizationId": str(child),
                                        "tenantId": seeded["tenantId"]})
     assert res.status_code == 201, res.text
-    row = (await db.execute(select(Widget).where(Widget.id == uuid.UUID(res.json()["id"])))).scalar_one()
+    row = (await wdb.execute(select(Widget).where(Widget.id == uuid.UUID(res.json()["id"])))).scalar_one()
     assert row.organization_id == child
     res = await wadmin.post(URL, json={"name": "bad-org", "organizationId": str(uuid.uuid4())})
     assert res.status_code in (403, 400)

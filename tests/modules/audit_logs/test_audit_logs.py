@@ -87,16 +87,16 @@ async def test_actions_filters(wadmin) -> None:
         assert res.status_code == 400 and res.json()["error"] == "Validation failed"
 
 
-async def test_include_related_matches_parent_and_related(wadmin, db) -> None:
+async def test_include_related_matches_parent_and_related(wadmin, wdb) -> None:
     wid, create = await _create(wadmin)
     tenant = uuid.UUID(wadmin.app.state.seeded["tenantId"])
     org = uuid.UUID(wadmin.app.state.seeded["organizationId"])
-    admin_id = (await db.execute(select(ActionLog.actor_user_id).where(ActionLog.id == uuid.UUID(create["id"])))).scalar_one()
+    admin_id = (await wdb.execute(select(ActionLog.actor_user_id).where(ActionLog.id == uuid.UUID(create["id"])))).scalar_one()
     child = ActionLog(tenant_id=tenant, organization_id=org, actor_user_id=admin_id, command_id="test_widgets.parts.create",
                       resource_kind="test_widgets.part", resource_id="p1", parent_resource_kind=KIND,
                       parent_resource_id=wid, action_type="create", source_key="ui")
-    db.add(child)
-    await db.commit()
+    wdb.add(child)
+    await wdb.commit()
     q = {"resourceKind": KIND, "resourceId": wid}
     plain = [i["id"] for i in (await wadmin.get(ACTIONS, params=q)).json()["items"]]
     related = (await wadmin.get(ACTIONS, params={**q, "includeRelated": "yes"})).json()["items"]
@@ -245,18 +245,18 @@ async def test_other_tenant_sees_no_logs(wapp, wadmin) -> None:
     assert (await other.post(REDO, json={"logId": op["id"]})).json() == {"error": "Redo target not available"}
 
 
-async def test_access_log_rotation_and_record_access_helper(wapp, wadmin, db, monkeypatch) -> None:
+async def test_access_log_rotation_and_record_access_helper(wapp, wadmin, wdb, monkeypatch) -> None:
     from mercato.modules.audit_logs.models import AccessLog
 
     tenant = uuid.UUID(wapp.state.seeded["tenantId"])
     old = datetime.now(UTC) - timedelta(hours=9)
     stale = AccessLog(tenant_id=tenant, resource_kind="x.thing", resource_id="old-1", access_type="read", created_at=old)
     core = AccessLog(tenant_id=tenant, resource_kind="auth.user", resource_id="old-2", access_type="read", created_at=old)
-    db.add_all([stale, core])
-    await db.commit()
+    wdb.add_all([stale, core])
+    await wdb.commit()
     monkeypatch.setenv("AUDIT_LOGS_ROTATE_INTERVAL_MS", "0")
     wid, _ = await _create(wadmin)
     assert (await wadmin.get(W, params={"id": wid})).status_code == 200
-    db.expire_all()
-    left = {r.resource_id for r in (await db.execute(select(AccessLog).where(AccessLog.resource_id.in_(["old-1", "old-2"])))).scalars()}
+    wdb.expire_all()
+    left = {r.resource_id for r in (await wdb.execute(select(AccessLog).where(AccessLog.resource_id.in_(["old-1", "old-2"])))).scalars()}
     assert left == {"old-2"}  # core kinds are kept for 7 days
