@@ -51,7 +51,8 @@ def _event(ctx: RequestContext, action: str, entity: CustomerEntity, profile_id:
         "organizationId": str(entity.organization_id), "tenantId": str(entity.tenant_id)})
 
 
-async def create_company(ctx: RequestContext, body: Any, *, entity_id: uuid.UUID | None = None) -> dict[str, Any]:
+async def create_company(ctx: RequestContext, body: Any, *, entity_id: uuid.UUID | None = None,
+                         profile_id: uuid.UUID | None = None) -> dict[str, Any]:
     base, custom = split_body(body)
     data = CompanyWrite.model_validate(base)
     if not data.displayName:
@@ -70,7 +71,7 @@ async def create_company(ctx: RequestContext, body: Any, *, entity_id: uuid.UUID
         apply_next_interaction(entity, data.nextInteraction)
     ctx.session.add(entity)
     await ctx.session.flush()
-    profile = CustomerCompany(tenant_id=tenant_id, organization_id=org_id, entity_id=entity.id,
+    profile = CustomerCompany(id=profile_id or uuid.uuid4(), tenant_id=tenant_id, organization_id=org_id, entity_id=entity.id,
                               **{col: getattr(data, key) for key, col in PROFILE_FIELDS.items()})
     ctx.session.add(profile)
     await ctx.session.flush()

@@ -290,7 +290,3 @@ async def _open_activity_counts(ctx: RequestContext, deal_ids: list[uuid.UUID]) 
     if counter is None or not deal_ids:
         return {}
     return await counter(ctx.session, deal_ids, ctx.tenant_id)
-
-
-def deal_query_mapping(q: Mapping[str, str]) -> Mapping[str, str]:
-    return q

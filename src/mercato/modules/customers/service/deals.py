@@ -266,8 +266,8 @@ async def delete_deal(ctx: RequestContext, body: Any, query_id: str | None) -> d
     check_optimistic_lock(ctx, deal.updated_at)
     session = ctx.session
     provider = custom_fields_provider(ctx)
-    if provider is not None and hasattr(provider, "delete"):
-        await provider.delete(session, ENTITY_DEAL, str(deal.id), deal.tenant_id)
+    if provider is not None and hasattr(provider, "soft_delete"):
+        await provider.soft_delete(session, ENTITY_DEAL, str(deal.id), deal.tenant_id)
     for cleaner in getattr(ctx.app.state, "customer_deal_cleaners", []):
         await cleaner(session, deal.id)
     await session.execute(delete(CustomerDealStageTransition).where(CustomerDealStageTransition.deal_id == deal.id))

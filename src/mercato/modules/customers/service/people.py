@@ -71,7 +71,8 @@ async def _upsert_dictionaries(ctx: RequestContext, entity: CustomerEntity, data
             await ensure_dictionary_entry(ctx.session, entity.tenant_id, entity.organization_id, kind, getattr(data, field))
 
 
-async def create_person(ctx: RequestContext, body: Any, *, entity_id: uuid.UUID | None = None) -> dict[str, Any]:
+async def create_person(ctx: RequestContext, body: Any, *, entity_id: uuid.UUID | None = None,
+                        profile_id: uuid.UUID | None = None) -> dict[str, Any]:
     base, custom = split_body(body)
     data = PersonWrite.model_validate(base)
     if not data.firstName or not data.lastName:
@@ -95,7 +96,7 @@ async def create_person(ctx: RequestContext, body: Any, *, entity_id: uuid.UUID 
         apply_next_interaction(entity, data.nextInteraction)
     ctx.session.add(entity)
     await ctx.session.flush()
-    profile = CustomerPerson(tenant_id=tenant_id, organization_id=org_id, entity_id=entity.id,
+    profile = CustomerPerson(id=profile_id or uuid.uuid4(), tenant_id=tenant_id, organization_id=org_id, entity_id=entity.id,
                              **{col: getattr(data, key) for key, col in PROFILE_FIELDS.items()})
     ctx.session.add(profile)
     await ctx.session.flush()
@@ -207,9 +208,9 @@ async def purge_entity(ctx: RequestContext, entity: CustomerEntity, profile_enti
     """Hard delete of a person/company with its rows in this part (§6.6); child modules clean their own rows."""
     session = ctx.session
     provider = custom_fields_provider(ctx)
-    if provider is not None and hasattr(provider, "delete"):
-        await provider.delete(session, profile_entity_id, str(profile_id), entity.tenant_id)
-        await provider.delete(session, ENTITY_BASE, str(entity.id), entity.tenant_id)
+    if provider is not None and hasattr(provider, "soft_delete"):
+        await provider.soft_delete(session, profile_entity_id, str(profile_id), entity.tenant_id)
+        await provider.soft_delete(session, ENTITY_BASE, str(entity.id), entity.tenant_id)
     cleaners = getattr(ctx.app.state, "customer_entity_cleaners", [])
     for cleaner in cleaners:  # PART 2 tables (addresses, comments, ...) register their own cleanup
         await cleaner(session, entity.id)
