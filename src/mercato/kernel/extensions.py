@@ -8,6 +8,8 @@ is disabled the provider is None and the feature is skipped. Modules register th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement
@@ -48,6 +50,21 @@ class QueryIndex(Protocol):
     ) -> None: ...
 
     async def delete(self, session: AsyncSession, entity_type: str, record_id: str, tenant_id: uuid.UUID | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class IndexableEntity:
+    """An entity type the query index can rebuild, registered by its module:
+    `Module(..., providers={"indexable": [IndexableEntity("customers:customer_entity", CustomerEntity)]})`.
+
+    `model` is the SQLAlchemy model of the base table (its `id`, and `tenant_id` / `organization_id` /
+    `deleted_at` when present, scope the rebuild); `to_doc(row)` builds the document's base fields (default: every
+    column under its column name). Custom-field values (`cf:<key>`) and `search_text` are added by the index.
+    """
+
+    entity_type: str
+    model: Any
+    to_doc: Callable[[Any], dict[str, Any]] | None = None
 
 
 def split_custom_values(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -24,8 +24,11 @@ class EventDecl:
     id: str
     label: str = ""
     entity: str | None = None
-    category: str | None = None
-    client_broadcast: bool = False
+    category: str | None = None  # crud | lifecycle | system | custom
+    client_broadcast: bool = False  # pushed to browsers over /api/events/stream
+    description: str | None = None
+    exclude_from_triggers: bool = False
+    portal_broadcast: bool = False
 
 
 @dataclass

@@ -17,7 +17,9 @@ TOO_MANY = "Too many requests. Please try again later."
 class RateLimiter:
     def __init__(self, redis_url: str | None, enabled: bool = True) -> None:
         uri = redis_url.replace("redis://", "async+redis://", 1) if redis_url else "async+memory://"
-        self.storage = storage.storage_from_string(uri)
+        # the installed Redis client is redis-py (limits defaults to coredis, which is not a dependency)
+        options = {"implementation": "redispy"} if redis_url else {}
+        self.storage = storage.storage_from_string(uri, **options)
         self.strategy = strategies.FixedWindowRateLimiter(self.storage)
         self.enabled = enabled
 
