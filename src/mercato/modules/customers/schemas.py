@@ -81,11 +81,28 @@ def _non_negative(v: Decimal | None) -> Decimal | None:
     return v
 
 
+def _max(n: int) -> Any:
+    def check(v: Any) -> Any:
+        if v is not None and len(v) > n:
+            raise ValueError(f"String must contain at most {n} character(s)")
+        return v
+    return AfterValidator(check)
+
+
+def OptStrMax(n: int) -> Any:  # noqa: N802
+    return Annotated[str | None, BeforeValidator(_blank_none), _max(n)]
+
+
+def StrMax(n: int) -> Any:  # noqa: N802
+    """Trimmed, "" kept (companies keep empty strings)."""
+    return Annotated[str | None, BeforeValidator(_strip), _max(n)]
+
+
 Str = Annotated[str, BeforeValidator(_strip)]
 OptStr = Annotated[str | None, BeforeValidator(_blank_none)]
-Phone = Annotated[str | None, BeforeValidator(_blank_none), AfterValidator(_phone), Field(max_length=50)]
-Email = Annotated[str | None, BeforeValidator(_blank_none), AfterValidator(_email), Field(max_length=320)]
-Url = Annotated[str | None, BeforeValidator(_blank_none), AfterValidator(_url), Field(max_length=300)]
+Phone = Annotated[str | None, BeforeValidator(_blank_none), _max(50), AfterValidator(_phone)]
+Email = Annotated[str | None, BeforeValidator(_blank_none), _max(320), AfterValidator(_email)]
+Url = Annotated[str | None, BeforeValidator(_blank_none), _max(300), AfterValidator(_url)]
 Money = Annotated[Decimal | None, BeforeValidator(_decimal), AfterValidator(_non_negative)]
 When = Annotated[datetime, BeforeValidator(_parse_dt)]
 
@@ -99,15 +116,15 @@ class NextInteraction(BaseModel):
 
     at: When
     name: Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=200)]
-    refId: Annotated[str | None, Field(max_length=191)] = None
-    icon: Annotated[str | None, Field(max_length=100)] = None
-    color: Annotated[str | None, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = None
+    refId: Annotated[str, Field(max_length=191)] | None = None
+    icon: Annotated[str, Field(max_length=100)] | None = None
+    color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
 
 
 class _EntityFields(_Body):
     organizationId: uuid.UUID | None = None
     tenantId: uuid.UUID | None = None
-    description: Annotated[OptStr, Field(max_length=4000)] = None
+    description: OptStrMax(4000) = None
     ownerUserId: uuid.UUID = None  # type: ignore[assignment]  # explicit null rejected (400)
     primaryPhone: Phone = None
     isActive: StrictBool | None = None
@@ -127,16 +144,16 @@ class PersonWrite(_EntityFields):
     lastName: Annotated[Str, Field(min_length=1, max_length=120)] | None = None
     displayName: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
     primaryEmail: Email = None
-    status: Annotated[OptStr, Field(max_length=100)] = None
-    lifecycleStage: Annotated[OptStr, Field(max_length=100)] = None
-    source: Annotated[OptStr, Field(max_length=150)] = None
-    temperature: Annotated[OptStr, Field(max_length=100)] = None
-    renewalQuarter: Annotated[OptStr, Field(max_length=100)] = None
-    preferredName: Annotated[OptStr, Field(max_length=120)] = None
-    jobTitle: Annotated[OptStr, Field(max_length=150)] = None
-    department: Annotated[OptStr, Field(max_length=150)] = None
-    seniority: Annotated[OptStr, Field(max_length=100)] = None
-    timezone: Annotated[OptStr, Field(max_length=120)] = None
+    status: OptStrMax(100) = None
+    lifecycleStage: OptStrMax(100) = None
+    source: OptStrMax(150) = None
+    temperature: OptStrMax(100) = None
+    renewalQuarter: OptStrMax(100) = None
+    preferredName: OptStrMax(120) = None
+    jobTitle: OptStrMax(150) = None
+    department: OptStrMax(150) = None
+    seniority: OptStrMax(100) = None
+    timezone: OptStrMax(120) = None
     linkedInUrl: Url = None
     twitterUrl: Url = None
     companyEntityId: Annotated[uuid.UUID | None, BeforeValidator(_blank_none)] = None
@@ -155,17 +172,17 @@ class CompanyWrite(_EntityFields):
     displayName: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
     primaryEmail: Email = None
     # companies keep "" for these plain text fields (contract §5.3.2)
-    status: Annotated[Str | None, Field(max_length=100)] = None
-    lifecycleStage: Annotated[Str | None, Field(max_length=100)] = None
-    temperature: Annotated[Str | None, Field(max_length=100)] = None
-    renewalQuarter: Annotated[Str | None, Field(max_length=100)] = None
-    source: Annotated[Str | None, Field(max_length=150)] = None
-    industry: Annotated[Str | None, Field(max_length=150)] = None
-    legalName: Annotated[OptStr, Field(max_length=200)] = None
-    brandName: Annotated[OptStr, Field(max_length=200)] = None
-    domain: Annotated[OptStr, Field(max_length=200)] = None
+    status: StrMax(100) = None
+    lifecycleStage: StrMax(100) = None
+    temperature: StrMax(100) = None
+    renewalQuarter: StrMax(100) = None
+    source: StrMax(150) = None
+    industry: StrMax(150) = None
+    legalName: OptStrMax(200) = None
+    brandName: OptStrMax(200) = None
+    domain: OptStrMax(200) = None
     websiteUrl: Url = None
-    sizeBucket: Annotated[OptStr, Field(max_length=100)] = None
+    sizeBucket: OptStrMax(100) = None
     annualRevenue: Money = None
 
 

@@ -55,4 +55,7 @@ async def seed_customer_defaults(session: AsyncSession, tenant_id: uuid.UUID, or
 
 
 async def setup_tenant(ctx: SetupContext) -> None:
+    from mercato.modules.customers.demo import define_custom_fields
+
     await seed_customer_defaults(ctx.session, ctx.tenant_id, ctx.organization_id)
+    await define_custom_fields(ctx)
