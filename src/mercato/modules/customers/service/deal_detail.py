@@ -209,6 +209,14 @@ async def deal_stats(ctx: RequestContext, raw_id: str) -> dict[str, Any]:
     }
 
 
+def _digits_only(column: Any) -> Any:
+    """Phones are validated to contain only digits and `+ -().` and spaces (§6.5): strip those in SQL."""
+    expr = column
+    for ch in ("+", " ", "-", "(", ")", "."):
+        expr = func.replace(expr, ch, "")
+    return expr
+
+
 async def check_phone(ctx: RequestContext, digits: str | None) -> dict[str, Any]:
     if ctx.auth is None:
         raise ApiError(401, "Unauthorized")
@@ -221,7 +229,7 @@ async def check_phone(ctx: RequestContext, digits: str | None) -> dict[str, Any]
     rows = await ctx.session.execute(select(CustomerEntity.id, CustomerEntity.display_name, CustomerEntity.primary_phone).where(
         CustomerEntity.tenant_id == ctx.tenant_id, CustomerEntity.kind == "person", CustomerEntity.deleted_at.is_(None),
         CustomerEntity.organization_id.in_(orgs), CustomerEntity.primary_phone.is_not(None),
-        CustomerEntity.primary_phone.like(f"%{digits[-4:]}%")))
+        _digits_only(CustomerEntity.primary_phone) == digits).limit(5))
     for eid, name, phone in rows.tuples():
         if re.sub(r"\D", "", phone or "") == digits:
             return {"match": {"id": str(eid), "displayName": name}}
