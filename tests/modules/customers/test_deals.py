@@ -145,3 +145,41 @@ async def test_deal_analytics(admin, anon) -> None:  # noqa: ANN001
     res = await admin.get("/api/customers/deals/map")
     assert res.json() == {"items": [], "total": 0, "page": 1, "pageSize": 100, "totalPages": 0}
     assert (await admin.get("/api/customers/deals/map", params={"pageSize": 101})).status_code == 400
+
+
+async def test_is_stuck_filter_uses_threshold(app, admin) -> None:  # noqa: ANN001
+    import uuid
+
+    from sqlalchemy import update
+
+    from mercato.modules.customers.models import CustomerSettings
+
+    org = uuid.UUID(app.state.seeded["organizationId"])
+    async with app.state.db.sessionmaker() as session, session.begin():
+        await session.execute(update(CustomerSettings).where(CustomerSettings.organization_id == org)
+                              .values(stuck_threshold_days=365))
+    did = await create_deal(admin)
+    assert did in [i["id"] for i in (await admin.get("/api/customers/deals", params={"ids": did})).json()["items"]]
+    assert (await admin.get("/api/customers/deals", params={"ids": did, "isStuck": "true"})).json()["total"] == 0
+    assert (await admin.get("/api/customers/deals", params={"ids": did, "isStuck": "false"})).json()["total"] == 1
+    async with app.state.db.sessionmaker() as session, session.begin():
+        await session.execute(update(CustomerSettings).where(CustomerSettings.organization_id == org)
+                              .values(stuck_threshold_days=14))
+
+
+async def test_deal_in_foreign_organization_does_not_change_summary(admin) -> None:  # noqa: ANN001
+    before = (await admin.get("/api/customers/deals/summary")).json()
+    res = await admin.post("/api/customers/deals", json={"title": "Elsewhere", "status": "open", "valueAmount": 10,
+                                                         "organizationId": "6f1c0d7e-0000-4000-8000-0000000000ff"})
+    assert res.status_code == 201
+    assert (await admin.get("/api/customers/deals/summary")).json()["activeDeals"] == before["activeDeals"]
+
+
+async def test_lock_header_accepts_list_text_timestamp(admin) -> None:  # noqa: ANN001
+    cid = await create_company(admin)
+    stamp = (await admin.get("/api/customers/companies", params={"id": cid})).json()["items"][0]["updated_at"]
+    assert isinstance(stamp, str) and stamp.endswith("+00")
+    fresh = {"x-om-ext-optimistic-lock-expected-updated-at": stamp}
+    assert (await admin.put("/api/customers/companies", json={"id": cid, "status": "a"}, headers=fresh)).status_code == 200
+    res = await admin.put("/api/customers/companies", json={"id": cid, "status": "b"}, headers=fresh)
+    assert res.status_code == 409 and res.json()["code"] == "optimistic_lock_conflict"
