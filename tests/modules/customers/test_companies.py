@@ -93,3 +93,14 @@ async def test_company_detail_people_include_and_people_page(admin) -> None:  # 
     assert (await admin.get(f"/api/customers/companies/{cid}/people", params={"sort": "bogus"})).status_code == 400
     assert (await admin.get("/api/customers/companies/nope")).json() == {"error": "Invalid company id"}
     assert (await admin.get(f"/api/customers/companies/{pid}")).json() == {"error": "Company not found"}
+
+
+async def test_company_advanced_filter(admin) -> None:  # noqa: ANN001
+    name = uniq("Filtered")
+    cid = await create_company(admin, displayName=name, industry="Aerospace")
+    params = {"filter[conditions][0][field]": "display_name", "filter[conditions][0][op]": "is",
+              "filter[conditions][0][value]": name}
+    assert [i["id"] for i in (await admin.get("/api/customers/companies", params=params)).json()["items"]] == [cid]
+    params = {**params, "filter[conditions][1][field]": "industry", "filter[conditions][1][op]": "is",
+              "filter[conditions][1][value]": "Farming"}
+    assert (await admin.get("/api/customers/companies", params=params)).json()["total"] == 0
