@@ -183,3 +183,15 @@ async def test_lock_header_accepts_list_text_timestamp(admin) -> None:  # noqa: 
     assert (await admin.put("/api/customers/companies", json={"id": cid, "status": "a"}, headers=fresh)).status_code == 200
     res = await admin.put("/api/customers/companies", json={"id": cid, "status": "b"}, headers=fresh)
     assert res.status_code == 409 and res.json()["code"] == "optimistic_lock_conflict"
+
+
+async def test_deal_advanced_filter_and_export(admin) -> None:  # noqa: ANN001
+    title = uniq("Advanced")
+    did = await create_deal(admin, title=title, valueAmount=777)
+    params = {"filter[conditions][0][field]": "title", "filter[conditions][0][op]": "is",
+              "filter[conditions][0][value]": title}
+    assert [i["id"] for i in (await admin.get("/api/customers/deals", params=params)).json()["items"]] == [did]
+    res = await admin.get("/api/customers/deals", params={"ids": did, "format": "json"})
+    assert res.status_code == 200 and 'filename="customers_deal.json"' in res.headers["content-disposition"]
+    rows = res.json()
+    assert rows[0]["Title"] == title and rows[0]["Value Amount"] == "777.00"
