@@ -34,3 +34,23 @@ async def test_crud_and_link_events(app, admin) -> None:  # noqa: ANN001
     res = await admin.put("/api/customers/companies", json={"id": company, "displayName": "Renamed Evented"})
     op = operation(res)
     assert op["actionLabel"] == "Update company" and op["resourceId"] == company
+
+
+async def test_writes_keep_query_index_in_sync(app, admin) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from mercato.modules.query_index.models import EntityIndex
+
+    async def doc(record_id: str):  # noqa: ANN202
+        async with app.state.db.sessionmaker() as session:
+            return (await session.execute(select(EntityIndex).where(
+                EntityIndex.entity_type == "customers:customer_entity", EntityIndex.entity_id == record_id))).scalar_one_or_none()
+
+    cid = await create_company(admin, displayName="Indexed Co")
+    row = await doc(cid)
+    assert row is not None and row.doc["display_name"] == "Indexed Co" and row.deleted_at is None
+    await admin.put("/api/customers/companies", json={"id": cid, "displayName": "Indexed Co 2"})
+    assert (await doc(cid)).doc["display_name"] == "Indexed Co 2"
+    await admin.delete("/api/customers/companies", json={"id": cid})
+    row = await doc(cid)
+    assert row is None or row.deleted_at is not None
