@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -67,7 +67,7 @@ async def live_server(**extra_env: str) -> AsyncIterator[LiveServer]:
             database_url = f"sqlite+aiosqlite:///{Path(tmp) / 'live.db'}"
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "OM_MODULES")}
+        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         env.update({
             "PYTHONPATH": os.pathsep.join([str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]),
             "DATABASE_URL": database_url,
@@ -78,31 +78,44 @@ async def live_server(**extra_env: str) -> AsyncIterator[LiveServer]:
             **extra_env,
         })
         log = Path(tmp) / "server.log"
-        process = None
-        out = None
         try:
             _run([sys.executable, "-m", "mercato.cli", "init", "--demo"], env, tmp, log, timeout=180)
-            out = log.open("a")
-            process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "mercato.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-                 "--log-level", "warning", "--no-access-log"],
-                env=env, cwd=tmp, stdout=out, stderr=subprocess.STDOUT,
-            )
-            server = LiveServer(url, process, log)
+            with _serve("mercato.asgi:app", env, tmp, log, port) as server:
+                yield server
+        finally:
+            if pg_name:
+                await _pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+@contextmanager
+def serve_factory(factory: str) -> Iterator[LiveServer]:
+    """Serve `module:function` (an app factory) with uvicorn; for apps that need no database."""
+    with tempfile.TemporaryDirectory(prefix="mercato-live-") as tmp:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(SRC), str(SRC.parent), *filter(None, [os.environ.get("PYTHONPATH")])])
+        with _serve(factory, env, tmp, Path(tmp) / "server.log", free_port(), "--factory") as server:
+            yield server
+
+
+@contextmanager
+def _serve(target: str, env: dict[str, str], cwd: str, log: Path, port: int, *extra: str) -> Iterator[LiveServer]:
+    with log.open("a") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning", "--no-access-log", *extra],
+            env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+        )
+        try:
+            server = LiveServer(f"http://127.0.0.1:{port}", process, log)
             _wait_until_up(server)
             yield server
         finally:
-            if process is not None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)
-            if out is not None:
-                out.close()
-            if pg_name:
-                await _pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
 
 
 def _wait_until_up(server: LiveServer, timeout: float = 60) -> None:
@@ -111,7 +124,7 @@ def _wait_until_up(server: LiveServer, timeout: float = 60) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log_tail()}")
         try:
-            if httpx.get(f"{server.url}/api/version", timeout=2).status_code == 200:
+            if httpx.get(f"{server.url}/api/docs/openapi", timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -51,6 +51,11 @@ def _example_block(media_type: str, media: dict[str, Any]) -> list[str] | None:
     return None
 
 
+def _cell(text: str) -> str:
+    # a union type ("string | null") must not split the table row
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -77,7 +82,8 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> list[str]:
             desc = "Required" if p.get("required") else "Optional"
             if p.get("description"):
                 desc += f". {p['description']}"
-            param_block.append(f"| {p.get('name', '')} | {p.get('in', '')} | {schema_type(p.get('schema'))} | {desc} |")
+            cells = [str(p.get("name", "")), str(p.get("in", "")), schema_type(p.get("schema")), desc]
+            param_block.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     body_block = None
     content = (op.get("requestBody") or {}).get("content") or {}
     if content:
