@@ -9,6 +9,7 @@ import tempfile
 import httpx
 import pytest
 
+from mercato.kernel.openapi import module_tag
 from tests.conftest import Api
 from tests.modules.api_docs.explorer_page import ExplorerPage
 from tests.modules.api_docs.live import live_server, serve_factory
@@ -58,6 +59,20 @@ def assert_page_matches_document(page: ExplorerPage, doc: dict, browser: bool) -
         assert page.ready, "the explorer script did not run"
 
 
+# the seed explorer's sections, in its order: module titles (document tags) first, then the other route tags
+SEED_SECTIONS = [
+    "Authentication & Accounts", "Directory (Tenants & Organizations)", "API Documentation", "Audit & Action Logs",
+    "Notifications", "Events", "Customer Relationship Management", "Feature Toggles", "Magazyn", "Auth", "Configs",
+    "Customers", "Dashboards", "Dictionaries", "Directory", "Entities", "Query Index",
+]
+SEED_MODULE_TITLES = {
+    "auth": "Authentication & Accounts", "directory": "Directory (Tenants & Organizations)",
+    "api_docs": "API Documentation", "audit_logs": "Audit & Action Logs", "notifications": "Notifications",
+    "events": "Events", "customers": "Customer Relationship Management", "feature_toggles": "Feature Toggles",
+    "warehouse": "Magazyn",
+}
+
+
 # ------------------------------------------------------------------------------------------- server HTML
 
 
@@ -80,6 +95,17 @@ async def test_explorer_lists_every_registered_endpoint(anon: Api) -> None:
     listed = {(c.method, c.path) for s in page.sections for c in s.cards}
     assert listed == {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
     assert_page_matches_document(page, doc, browser=False)
+
+
+async def test_sections_carry_the_seed_titles_in_the_seed_order(app, anon: Api) -> None:
+    for module in app.state.registry.modules:
+        if module.id in SEED_MODULE_TITLES:
+            assert module_tag(module) == SEED_MODULE_TITLES[module.id], module.id
+    page = ExplorerPage((await anon.get("/docs/api")).text)
+    names = [s.name for s in page.sections]
+    assert "API Documentation" in names and "Authentication & Accounts" in names
+    seeded = [name for name in names if name in SEED_SECTIONS]
+    assert seeded == sorted(seeded, key=SEED_SECTIONS.index)
 
 
 async def test_explorer_header_and_local_assets(anon: Api) -> None:
