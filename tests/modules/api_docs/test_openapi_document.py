@@ -70,7 +70,8 @@ async def test_document_is_valid_openapi_31_for_every_registered_route(app, anon
             assert op["security"] == [{"bearerAuth": []}]
             assert op["x-codeSamples"][0]["lang"] == "curl"
             assert op["x-codeSamples"][0]["source"].startswith(f'curl -X {method.upper()} "http://testserver/api')
-            assert "422" not in op["responses"], (method, path)
+            # FastAPI's own 422 is not ours: invalid input answers 400
+            assert op["responses"].get("422", {}).get("description") != "Validation Error", (method, path)
             assert any(code.startswith("2") for code in op["responses"]), (method, path)
 
 
