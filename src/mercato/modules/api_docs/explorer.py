@@ -103,3 +103,20 @@ def render_explorer(doc: dict[str, Any]) -> str:
         total=sum(len(g["operations"]) for g in groups),
         server=((doc.get("servers") or [{}])[0]).get("url", ""),
     )
+
+
+BACKEND_RESOURCES = (
+    {"title": "OpenAPI Explorer", "href": "/docs/api", "description": "interactive endpoint reference", "external": False},
+    {"title": "Official documentation", "href": "https://docs.openmercato.com/", "description": "guides and concepts",
+     "external": True},
+    {"title": "OpenAPI JSON", "href": "/api/docs/openapi", "description": "machine-readable OpenAPI 3.1 document",
+     "external": False},
+    {"title": "OpenAPI Markdown", "href": "/api/docs/markdown", "description": "the same document as Markdown",
+     "external": False},
+)
+
+
+def render_backend_docs(base_url: str, signed_in: bool) -> str:
+    """The backend "API resources" page (`/backend/docs`): links to the documentation and the base URL."""
+    return _env.get_template("backend_docs.html").render(resources=BACKEND_RESOURCES, base_url=base_url,
+                                                          signed_in=signed_in)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
+from mercato.kernel.context import Ctx
 from mercato.kernel.openapi import build_openapi
 from mercato.kernel.ratelimit import RateLimit
 from mercato.kernel.routing import ModuleRouter
-from mercato.modules.api_docs.explorer import ASSETS, render_explorer
+from mercato.modules.api_docs.explorer import ASSETS, render_backend_docs, render_explorer
 from mercato.modules.api_docs.markdown import render_markdown
 
 router = ModuleRouter("API Documentation")
@@ -60,6 +61,13 @@ async def docs_redirect() -> RedirectResponse:
 @pages.get("/docs/api")
 async def explorer(request: Request) -> HTMLResponse:
     return HTMLResponse(render_explorer(build_openapi(request.app)))
+
+
+@pages.get("/backend/docs")
+async def backend_docs(ctx: Ctx) -> HTMLResponse:
+    signed_in = ctx.auth is not None
+    html = render_backend_docs(ctx.settings.public_api_url, signed_in)
+    return HTMLResponse(html, status_code=200 if signed_in else 401, headers={"cache-control": "no-store"})
 
 
 @pages.get("/docs/api/assets/{name}")
