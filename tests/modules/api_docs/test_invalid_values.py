@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from mercato.kernel.errors import install_error_handlers
-from tests.conftest import BACKEND, Api
+from tests.conftest import BACKEND
 
 
 class _DriverError(Exception):
@@ -45,10 +46,25 @@ async def test_data_exceptions_are_invalid_input_and_other_database_errors_stay_
         assert res.json()["error"] == "Internal server error"
 
 
-async def test_nul_byte_in_a_login_email_is_not_a_server_error(anon: Api) -> None:
-    res = await anon.post("/api/auth/login", data={"email": "ad\x00min@acme.com", "password": "secret"})
-    if BACKEND == "postgres":
-        assert res.status_code == 400
-        assert res.json() == {"error": "Invalid input"}
-    else:  # SQLite stores NUL bytes: the address simply matches no user
-        assert res.status_code == 401
+async def test_values_the_real_database_refuses_answer_400(app) -> None:  # noqa: ANN001
+    probe = FastAPI()
+    install_error_handlers(probe)
+
+    @probe.get("/store")
+    async def store(kind: str) -> dict:
+        statement, value = {
+            "nul": ("SELECT CAST(:v AS TEXT)", "a\x00b"),
+            "int32": ("SELECT CAST(:v AS INTEGER) + 1", 2**31),
+        }[kind]
+        async with app.state.db.sessionmaker() as session:
+            await session.execute(text(statement), {"v": value})
+        return {"ok": True}
+
+    transport = httpx.ASGITransport(app=probe, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for kind in ("nul", "int32"):
+            res = await client.get("/store", params={"kind": kind})
+            if BACKEND == "postgres":
+                assert (res.status_code, res.json()) == (400, {"error": "Invalid input"}), kind
+            else:  # SQLite stores both values
+                assert (res.status_code, res.json()) == (200, {"ok": True}), kind
