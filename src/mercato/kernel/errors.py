@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("mercato.errors")
@@ -76,6 +77,19 @@ def zod_issues(errors: list[dict[str, Any]], strip_loc_prefix: bool = True) -> l
     return issues
 
 
+def is_rejected_value(exc: DBAPIError) -> bool:
+    """SQLSTATE class 22 ("data exception") or the driver's client-side DataError: the input was unusable."""
+    for err in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        if err is None:
+            continue
+        state = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return True
+        if any(cls.__name__ == "DataError" for cls in type(err).__mro__):
+            return True
+    return False
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -99,6 +113,17 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"error": "Not Found"}, status_code=404)
         detail = exc.detail if isinstance(exc.detail, str) else "Error"
         return JSONResponse({"error": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # a value the database cannot store (NUL byte, out-of-range integer, ...) is bad input, not a server fault
+        if is_rejected_value(exc):
+            return JSONResponse({"error": "Invalid input"}, status_code=400)
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"error": "Internal server error", "message": "Something went wrong. Please try again later."},
+            status_code=500,
+        )
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

@@ -9,9 +9,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "mercato-dev-only-jwt-secret-change-me"
+# registration order = order of the OpenAPI tags and explorer sections (the seed instance's order)
 DEFAULT_MODULES = (
-    "directory,auth,entities,audit_logs,notifications,feature_toggles,configs,dashboards,dictionaries,"
-    "customers,query_index,events,progress,warehouse,api_docs"
+    "auth,directory,api_docs,audit_logs,notifications,events,customers,feature_toggles,warehouse,"
+    "entities,configs,dashboards,dictionaries,query_index,progress"
 )
 
 
