@@ -54,9 +54,10 @@ def serve(
     from mercato.bootstrap import initialise, is_initialised
     from mercato.kernel.db import Database
 
+    # the explorer's curl examples point at this server unless APP_URL says otherwise
+    os.environ.setdefault("APP_URL", f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}")
     settings, registry = _settings_and_registry()
     settings.ensure_data_dir()
-    os.environ.setdefault("APP_URL", f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}")
 
     async def _prepare() -> bool:
         db = Database(settings.database_url)

@@ -35,3 +35,9 @@ async def test_request_id_header_round_trips(anon) -> None:
     res = await anon.get("/api/version", headers={"x-request-id": "abc123"})
     assert res.headers["x-request-id"] == "abc123"
     assert res.json()["version"]
+
+
+async def test_huge_page_number_is_400_not_500(admin) -> None:
+    res = await admin.get("/api/feature_toggles/global", params={"page": "184467440737095518"})
+    assert res.status_code == 400
+    assert res.json() == {"error": "Invalid input"}

@@ -125,6 +125,11 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=500,
         )
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        # a number too large for the column or driver (SQLite binds 64-bit integers only)
+        return JSONResponse({"error": "Invalid input"}, status_code=400)
+
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

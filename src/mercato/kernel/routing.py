@@ -81,7 +81,8 @@ class ModuleRouter(APIRouter):
     """APIRouter whose routes live under /api and declare auth/features/rate limits."""
 
     def __init__(self, tag: str, **kwargs: Any) -> None:
-        super().__init__(prefix="/api", tags=[tag], **kwargs)
+        super().__init__(prefix="/api", **kwargs)
+        self.tag = tag  # default section; a route's own `tags=` replaces it rather than adding to it
 
     def api_route(  # type: ignore[override]
         self,
@@ -92,6 +93,7 @@ class ModuleRouter(APIRouter):
         rate_limit: RateLimit | None = None,
         **kwargs: Any,
     ) -> Callable:
+        kwargs["tags"] = kwargs.get("tags") or [self.tag]
         deps: list[DependsParam] = [Depends(db_session, scope="function"), Depends(_ensure_context)]
         deps.append(Depends(Guard(auth, features)))
         if rate_limit is not None:

@@ -17,7 +17,7 @@ def _providers() -> dict:
 
 module = Module(
     id="audit_logs",
-    title="Audit Logs",
+    title="Audit & Action Logs",
     description="Action history with undo/redo and read-access logs.",
     features=[
         Feature("audit_logs.view_self", "View own audit logs"),

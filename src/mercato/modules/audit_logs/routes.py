@@ -25,7 +25,7 @@ from mercato.modules.audit_logs.schemas import (
     UndoResult,
 )
 
-router = ModuleRouter("Audit Logs")
+router = ModuleRouter("Audit & Action Logs")
 
 
 def _query(request: Request) -> dict[str, str]:

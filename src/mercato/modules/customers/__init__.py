@@ -71,7 +71,7 @@ EVENTS = [
 
 module = Module(
     id="customers",
-    title="Customers",
+    title="Customer Relationship Management",
     description="CRM core: people, companies, deals, pipelines and pipeline stages.",
     features=FEATURES,
     events=EVENTS,

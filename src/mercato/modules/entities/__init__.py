@@ -37,7 +37,7 @@ def _providers() -> dict:
 
 module = Module(
     id="entities",
-    title="Entities",
+    title="Custom Entities & Fields",
     description="Custom field definitions, user-defined entities and their records, field encryption maps.",
     features=[
         Feature("entities.definitions.view", "View custom field definitions"),

@@ -25,7 +25,7 @@ def _providers() -> dict:
 
 module = Module(
     id="query_index",
-    title="Query Index",
+    title="Query Indexes",
     description="Entity index projections, coverage and rebuild jobs.",
     features=[
         Feature("query_index.status.view", "View query index status"),

@@ -15,6 +15,7 @@ from mercato.modules.customers.service.deal_detail import deal_detail, deal_part
 from mercato.modules.customers.service.detail import parse_include
 
 router = ModuleRouter("Customers")
+CRM_TAG = "Customer Relationship Management"  # the seed lists the bulk jobs in their own section
 VIEW = ["customers.deals.view"]
 MANAGE = ["customers.deals.manage"]
 
@@ -34,14 +35,14 @@ async def deals_map(request: Request, ctx: Ctx) -> dict[str, Any]:
     return await analytics.deal_map(ctx, request.query_params)
 
 
-@router.post("/customers/deals/bulk-update-owner", features=MANAGE, status_code=202, summary="Bulk reassign deal owner",
+@router.post("/customers/deals/bulk-update-owner", features=MANAGE, tags=[CRM_TAG], status_code=202, summary="Bulk reassign deal owner",
              description="Queues a background job that reassigns the listed deals to a new owner (or clears the owner "
                          "when null). Poll the returned progress job.")
 async def bulk_update_owner(request: Request, ctx: Ctx) -> JSONResponse:
     return await start_bulk_update(ctx, request, "owner")
 
 
-@router.post("/customers/deals/bulk-update-stage", features=MANAGE, status_code=202,
+@router.post("/customers/deals/bulk-update-stage", features=MANAGE, tags=[CRM_TAG], status_code=202,
              summary="Bulk update deal pipeline stage",
              description="Queues a background job that moves the listed deals to the same pipeline stage. Returns a "
                          "progress job id to poll for completion.")
