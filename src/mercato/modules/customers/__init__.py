@@ -6,19 +6,31 @@ from mercato.kernel.module import EventDecl, Feature, Module
 def _routers():  # noqa: ANN202
     from mercato.modules.customers.routes import routers
 
-    return routers()
+    from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
+
+    return timeline.routers() + routers()
 
 
 def _setup(ctx):  # noqa: ANN001, ANN202
     from mercato.modules.customers.setup import setup_tenant
 
-    return setup_tenant(ctx)
+    from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
+
+    async def both() -> None:
+        await setup_tenant(ctx)
+        await timeline.setup(ctx)
+    return both()
 
 
 def _demo(ctx):  # noqa: ANN001, ANN202
     from mercato.modules.customers.demo import seed_demo
 
-    return seed_demo(ctx)
+    from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
+
+    async def both() -> None:
+        await seed_demo(ctx)
+        await timeline.demo(ctx)
+    return both()
 
 
 def _configure(app) -> None:  # noqa: ANN001
@@ -61,6 +73,12 @@ EVENTS = [
               category="crud", client_broadcast=True)
     for action in ("created", "updated", "deleted")
 ]
+
+from mercato.modules.customers.timeline import manifest as _timeline  # noqa: E402  local wiring of part 2
+from mercato.modules.customers.timeline import models as _timeline_models  # noqa: E402, F401
+
+FEATURES += _timeline.FEATURES
+EVENTS += _timeline.EVENTS
 
 module = Module(
     id="customers",
