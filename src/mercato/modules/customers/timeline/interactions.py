@@ -75,9 +75,10 @@ def _column_values(model: Any, fields_set: set[str]) -> dict[str, Any]:
         if key in ("scheduled_at", "occurred_at", "recurrence_end"):
             value = as_utc(value)
         elif key in JSON_FIELDS and value is not None:
-            value = jsonable(value)
-            if key == "guest_permissions":
-                value = {k: v for k, v in value.items() if v is not None}
+            raw = getattr(model, key)
+            dumped = [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in raw] \
+                if isinstance(raw, list) else raw.model_dump(mode="json", by_alias=True, exclude_none=True)
+            value = jsonable(dumped)
         out[key] = value
     return out
 
