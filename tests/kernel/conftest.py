@@ -17,7 +17,8 @@ from tests.kernel import widgets
 async def wapp(app, settings):  # noqa: ANN001, ANN201
     from mercato.modules.auth.models import Role, RoleAcl
 
-    registry = Registry([*app.state.registry.modules, widgets.module])
+    # first, so its fake providers win over real ones
+    registry = Registry([widgets.module, *app.state.registry.modules])
     application = create_app(settings, registry)
     application.state.seeded = app.state.seeded
     await application.state.db.create_all()

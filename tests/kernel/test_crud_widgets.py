@@ -195,3 +195,41 @@ async def test_routes_in_openapi(wapp) -> None:
     assert "id" in op["put"]["requestBody"]["content"]["application/json"]["schema"]["required"]
     assert {p["name"] for p in op["delete"]["parameters"]} == {"id"}
     assert op["get"]["x-require-features"] == ["test_widgets.view"]
+
+
+async def test_stale_org_selection_is_422_and_get_clears_cookie(wadmin) -> None:
+    cookies = {"om_selected_org": str(uuid.uuid4())}
+    res = await wadmin.get(URL, cookies=cookies)
+    assert res.status_code == 422
+    assert res.json() == {
+        "error": "Your selected organization is no longer available. Please re-select an organization and try again.",
+        "code": "organization_selection_invalid",
+    }
+    assert "om_selected_org=;" in res.headers["set-cookie"]
+    res = await wadmin.post(URL, json={"name": "x"}, cookies=cookies)
+    assert res.status_code == 422 and "set-cookie" not in res.headers
+
+
+async def test_sort_and_order_aliases(wadmin) -> None:
+    tag = _tag()
+    for size in (2, 9, 5):
+        await wadmin.post(URL, json={"name": f"al-{tag}-{size}", "size": size})
+    items = (await wadmin.get(URL, params={"search": f"al-{tag}", "sort": "size", "order": "DESC"})).json()["items"]
+    assert [i["size"] for i in items] == [9, 5, 2]
+    items = (await wadmin.get(URL, params={"search": f"al-{tag}", "sortField": "unknown"})).json()["items"]
+    assert len(items) == 3
+
+
+async def test_create_in_explicit_child_org(wadmin, db) -> None:
+    from mercato.modules.directory.models import Organization
+
+    seeded = wadmin.app.state.seeded
+    child = (await db.execute(select(Organization.id).where(
+        Organization.tenant_id == uuid.UUID(seeded["tenantId"]), Organization.name == "Acme Sales"))).scalar_one()
+    res = await wadmin.post(URL, json={"name": f"org-{_tag()}", "organizationId": str(child),
+                                       "tenantId": seeded["tenantId"]})
+    assert res.status_code == 201, res.text
+    row = (await db.execute(select(Widget).where(Widget.id == uuid.UUID(res.json()["id"])))).scalar_one()
+    assert row.organization_id == child
+    res = await wadmin.post(URL, json={"name": "bad-org", "organizationId": str(uuid.uuid4())})
+    assert res.status_code in (403, 400)

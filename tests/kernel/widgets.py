@@ -11,8 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mercato.kernel.crud import CrudResource, Filter
 from mercato.kernel.db import Base, IdMixin, OrgMixin, SoftDeleteMixin, TenantMixin, TimestampMixin
 from mercato.kernel.entity_commands import EntityCommands
+from mercato.kernel.errors import ApiError
 from mercato.kernel.module import Feature, Module
 from mercato.kernel.routing import ModuleRouter
+from tests.kernel.fake_providers import FakeCustomFields, FakeQueryIndex
 
 
 class Widget(IdMixin, TenantMixin, OrgMixin, TimestampMixin, SoftDeleteMixin, Base):
@@ -43,10 +45,15 @@ class WidgetUpdate(BaseModel):
     is_active: bool | None = Field(None, alias="isActive")
 
 
+async def check_reserved_name(rt, row, body, verb) -> None:  # noqa: ANN001
+    if row.name == "reserved":
+        raise ApiError(409, "Widget name is reserved")
+
+
 widget_commands = EntityCommands(
     model=Widget, prefix="test_widgets.widgets", resource_kind="test_widgets.widget", label="widget",
     create_schema=WidgetCreate, update_schema=WidgetUpdate, events="test_widgets.widget",
-    entity_id="test_widgets:widget",
+    entity_id="test_widgets:widget", on_write=check_reserved_name,
 )
 
 widgets = CrudResource(
@@ -59,12 +66,22 @@ widgets = CrudResource(
     view=["test_widgets.view"], manage=["test_widgets.manage"], entity_id="test_widgets:widget",
 )
 
+# a read-only resource: unconfigured methods answer 501
+widget_views = CrudResource(
+    path="/test_widgets/widget-views", model=Widget, resource_kind="test_widgets.widget_view",
+    list_fields=["id", "name"], view=["test_widgets.view"], access_log=False,
+)
+
 router = ModuleRouter("Test Widgets")
 widgets.mount(router)
+widget_views.mount(router)
+custom_fields = FakeCustomFields()
+query_index = FakeQueryIndex()
 
 module = Module(
     id="test_widgets", title="Test widgets",
     features=[Feature("test_widgets.view", "View widgets"), Feature("test_widgets.manage", "Manage widgets")],
     default_grants={"admin": ["test_widgets.*"], "employee": ["test_widgets.view"]},
     routers=lambda: [router],
+    providers={"custom_fields": custom_fields, "query_index": query_index},
 )

@@ -414,3 +414,8 @@ def decode_operation(header: str) -> dict[str, Any]:
     if not header.startswith("omop:"):
         raise ValueError("not an operation header")
     return json.loads(unquote(header[5:]))
+
+
+async def run_command(ctx: RequestContext, command_id: str, input: Any, meta: LogMeta | None = None) -> CommandOutcome:  # noqa: A002
+    """For hand-written routes: run a command as the caller; add `outcome.headers` to the response."""
+    return await execute_command(await CommandRuntime.from_request(ctx), command_id, input, meta)

@@ -48,7 +48,7 @@ from mercato.kernel.crud_query import (
 from mercato.kernel.errors import ApiError
 from mercato.kernel.serialize import iso, jsonable
 
-__all__ = ["CrudResource", "Filter", "optimistic_lock_check"]
+__all__ = ["CrudResource", "Filter", "optimistic_lock_check", "record_access"]
 
 SELECTION_INVALID = {
     "error": "Your selected organization is no longer available. Please re-select an organization and try again.",
@@ -131,6 +131,40 @@ async def _json_body(request: Request) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Resolve pydantic's local `#/$defs/X` references so the schema can sit inline in an operation."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any, depth: int = 0) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/") and depth < 8:
+                return walk(defs.get(ref.rsplit("/", 1)[-1], {}), depth + 1)
+            return {k: walk(v, depth) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, depth) for v in node]
+        return node
+
+    return walk(schema)
+
+
+async def record_access(
+    ctx: RequestContext, resource_kind: str, resource_ids: Sequence[str], access_type: str = "read:item",
+    fields: Sequence[str] | None = None, context: dict[str, Any] | None = None,
+) -> None:
+    """Access-log rows for reads outside factory lists (detail routes of sensitive resources).
+    No-op when the audit_logs module is disabled or the caller is anonymous; never fails the read."""
+    writer = ctx.registry.provider("access_log")
+    if writer is None or not ctx.auth or not resource_ids:
+        return
+    scope = await ctx.scope()
+    await writer.write(
+        ctx.session, tenant_id=scope.tenant_id or ctx.tenant_id, organization_id=scope.selected_id or ctx.org_id,
+        actor_user_id=ctx.user_id, resource_kind=resource_kind, resource_ids=list(resource_ids),
+        access_type=access_type, fields=list(fields or []), context=context,
+    )
 
 
 def _safe_key(key: str) -> str:
@@ -299,6 +333,10 @@ class CrudResource:
     async def list_records(self, ctx: RequestContext, request: Request, query: ListQuery) -> Response:
         tenant, org_ids = await self._scope(ctx, write=False)
         params = dict(request.query_params)
+        if query.sortField is None and params.get("sort"):
+            query.sortField = params["sort"]
+        if query.sortDir is None and params.get("order"):
+            query.sortDir = params["order"]
         fmt = export_format(query.format, self.export_formats)
         page, page_size = query.page, max(1, min(100, query.pageSize))
         if org_ids == []:
@@ -338,18 +376,12 @@ class CrudResource:
         return file_response(items, fmt, name, self.export_columns)
 
     async def _log_access(self, ctx: RequestContext, request: Request, query: ListQuery, ids: list[str], items: list) -> None:
-        writer = ctx.registry.provider("access_log")
-        if writer is None:
-            return
         access_type = "read:item" if query.id is not None else ("read:list" if len(ids) > 1 else "read")
-        scope = await ctx.scope()
         fields = sorted({k for item in items for k in item})
-        await writer.write(
-            ctx.session, tenant_id=scope.tenant_id or ctx.tenant_id, organization_id=scope.selected_id or ctx.org_id,
-            actor_user_id=ctx.user_id, resource_kind=self.resource_kind, resource_ids=ids, access_type=access_type,
-            fields=fields, context={"resultCount": len(ids), "accessType": access_type,
-                                    "queryKeys": list(request.query_params.keys()), "path": request.url.path},
-        )
+        await record_access(ctx, self.resource_kind, ids, access_type, fields, {
+            "resultCount": len(ids), "accessType": access_type, "queryKeys": list(request.query_params.keys()),
+            "path": request.url.path,
+        })
 
     # -- writes -------------------------------------------------------------------------------------
     async def _current_updated_at(self, ctx: RequestContext, tenant: Any, org_ids: Any, record_id: Any) -> Any:
@@ -412,7 +444,7 @@ class CrudResource:
         if schema is None:
             body: dict[str, Any] = {"type": "object", "additionalProperties": True}
         else:
-            body = schema.model_json_schema(by_alias=True)
+            body = _inline_refs(schema.model_json_schema(by_alias=True))
             body.pop("title", None)
         if with_id:
             body = {**body, "properties": {"id": {"type": "string", "format": "uuid"}, **body.get("properties", {})},

@@ -16,7 +16,7 @@ them as `create_cls=`...) for special cases such as extra validation or dependen
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,7 +31,7 @@ from mercato.kernel.context import parse_uuid
 from mercato.kernel.db import UTCDateTime, utcnow
 from mercato.kernel.errors import ApiError
 from mercato.kernel.extensions import split_custom_values
-from mercato.kernel.serialize import jsonable
+from mercato.kernel.serialize import iso, jsonable
 
 
 def _parse_dt(value: Any) -> datetime | None:
@@ -60,6 +60,9 @@ class EntityCommands:
     update_cls: type[EntityUpdate] | None = None
     delete_cls: type[EntityDelete] | None = None
     doc_builder: Callable[[Any], dict[str, Any]] | None = None
+    # hook run on create/update after the validated values are set, before the flush:
+    # await on_write(rt, row, body, "create" | "update") — derive columns, check uniqueness (raise ApiError)
+    on_write: Callable[[CommandRuntime, Any, dict[str, Any], str], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         noun = self.label[:1].upper() + self.label[1:]
@@ -144,15 +147,21 @@ class EntityCommands:
                 doc = self.doc_builder(row) if self.doc_builder else {k: jsonable(getattr(row, k)) for k in self.columns}
                 rt.queue_index_upsert(entity_type, str(row.id), row_tenant(row), row_org(row), doc)
 
-    async def restore(self, rt: CommandRuntime, snap: dict[str, Any]) -> Any:
-        """Re-materialize a record from a snapshot with its original id (revive or re-insert)."""
+    async def restore(self, rt: CommandRuntime, snap: dict[str, Any], revive: bool = True) -> Any:
+        """Write a snapshot back with its original id: revive or re-insert when `revive`, else live rows only."""
         values = self.from_snapshot(snap)
-        row = await self.load(rt, values.get("id"), include_deleted=True)
+        row = await self.load(rt, values.get("id"), include_deleted=revive)
+        if row is None and not revive:
+            raise ApiError(404, self.not_found or "Not found")
         if row is None:
             row = self.model(**values)
             rt.session.add(row)
         else:
             for key, value in values.items():
+                current = getattr(row, key)
+                # snapshots keep milliseconds: leave timestamps alone when they are the same instant at that precision
+                if isinstance(value, datetime) and isinstance(current, datetime) and iso(current) == iso(value):
+                    continue
                 setattr(row, key, value)
         if self.soft_delete:
             row.deleted_at = None
@@ -218,6 +227,7 @@ class EntityCreate(Command):
         spec = self.spec
         base, custom = split_custom_values(_body(input))
         tenant, org = self.target_scope(rt, base)
+        base = {k: v for k, v in base.items() if k not in ("tenantId", "organizationId")}
         values = spec.validate(spec.create_schema, base, partial=False)
         values.update(spec.defaults)
         if spec.has_tenant:
@@ -226,6 +236,8 @@ class EntityCreate(Command):
             values["organization_id"] = org
         values.pop("id", None)
         row = spec.model(**values)
+        if spec.on_write is not None:
+            await spec.on_write(rt, row, base, "create")
         rt.session.add(row)
         await rt.session.flush()
         await spec.save_custom(rt, row, custom)
@@ -283,11 +295,14 @@ class EntityUpdate(Command):
         spec = self.spec
         base, custom = split_custom_values(_body(input))
         row = await self.find(rt, base)
-        values = spec.validate(spec.update_schema, {k: v for k, v in base.items() if k != "id"}, partial=True)
+        data = {k: v for k, v in base.items() if k not in ("id", "tenantId", "organizationId")}
+        values = spec.validate(spec.update_schema, data, partial=True)
         for key in ("id", "tenant_id", "organization_id", "created_at", "deleted_at", *spec.defaults):
             values.pop(key, None)
         for key, value in values.items():
             setattr(row, key, value)
+        if spec.on_write is not None:
+            await spec.on_write(rt, row, data, "update")
         if "updated_at" in spec.columns:
             row.updated_at = utcnow()
         await rt.session.flush()
@@ -306,7 +321,7 @@ class EntityUpdate(Command):
         before = entry.undo_payload.get("before") or entry.snapshot_before
         if not isinstance(before, dict):
             raise ApiError(400, "Undo failed")
-        row = await self.spec.restore(rt, before)
+        row = await self.spec.restore(rt, before, revive=False)
         self.spec.side_effects(rt, row, "updated")
 
 

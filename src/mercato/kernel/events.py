@@ -109,6 +109,7 @@ class EventBus:
 
     async def emit(
         self, name: str, payload: dict[str, Any] | None = None, *, tenant_id: Any = None, organization_id: Any = None,
+        **_options: Any,  # e.g. persistent=True: accepted; durable work goes through `kernel.jobs`
     ) -> None:
         data = payload if payload is not None else {}
         for pattern, fn in list(self._subscribers):

@@ -42,7 +42,10 @@ class CustomFields(Protocol):
 
 
 class QueryIndex(Protocol):
-    """Provider name "query_index" (module `query_index`)."""
+    """Provider name "query_index" (module `query_index`): keeps one JSON document per record in `entity_indexes`,
+    inside the caller's transaction (a failure is logged to `indexer_error_logs`, never raised). `doc` holds the
+    record's base fields (and `cf:<key>` values); the index adds `search_text` and search tokens. The
+    implementation also accepts `crud_action="created"` so coverage counts the new base row."""
 
     async def upsert(
         self, session: AsyncSession, entity_type: str, record_id: str, tenant_id: uuid.UUID | None,

@@ -59,14 +59,16 @@ async def undo(api: Api, res: Any) -> Any:
     return await api.post("/api/audit_logs/audit-logs/actions/undo", json={"undoToken": operation(res)["undoToken"]})
 
 
-async def user_with_features(app, features: list[str], org: str | None = None) -> Api:  # noqa: ANN001
+async def user_with_features(app, features: list[str], org: str | None = None,  # noqa: ANN001
+                             visible: list[str] | None = None) -> Api:
     tenant = uuid.UUID(app.state.seeded["tenantId"])
     home = uuid.UUID(org or app.state.seeded["organizationId"])
     suffix = uuid.uuid4().hex[:8]
     email = f"cust-{suffix}@acme.com"
     async with app.state.db.sessionmaker() as session, session.begin():
         role = await ensure_role(session, tenant, f"cust-role-{suffix}")
-        session.add(RoleAcl(role_id=role.id, tenant_id=tenant, features_json=list(features), is_super_admin=False))
+        session.add(RoleAcl(role_id=role.id, tenant_id=tenant, features_json=list(features), is_super_admin=False,
+                            organizations_json=visible))
         await ensure_user(session, tenant, home, email, "secret", [role.name])
     return await login(app, email)
 

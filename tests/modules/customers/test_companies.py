@@ -93,3 +93,44 @@ async def test_company_detail_people_include_and_people_page(admin) -> None:  # 
     assert (await admin.get(f"/api/customers/companies/{cid}/people", params={"sort": "bogus"})).status_code == 400
     assert (await admin.get("/api/customers/companies/nope")).json() == {"error": "Invalid company id"}
     assert (await admin.get(f"/api/customers/companies/{pid}")).json() == {"error": "Company not found"}
+
+
+async def test_company_advanced_filter(admin) -> None:  # noqa: ANN001
+    name = uniq("Filtered")
+    cid = await create_company(admin, displayName=name, industry="Aerospace")
+    params = {"filter[conditions][0][field]": "display_name", "filter[conditions][0][op]": "is",
+              "filter[conditions][0][value]": name}
+    assert [i["id"] for i in (await admin.get("/api/customers/companies", params=params)).json()["items"]] == [cid]
+    params = {**params, "filter[conditions][1][field]": "industry", "filter[conditions][1][op]": "is",
+              "filter[conditions][1][value]": "Farming"}
+    assert (await admin.get("/api/customers/companies", params=params)).json()["total"] == 0
+
+
+async def test_company_tags_replace_and_filter(app, admin) -> None:  # noqa: ANN001
+    import uuid
+
+    from mercato.modules.customers.models import CustomerTag
+
+    tenant, org = uuid.UUID(app.state.seeded["tenantId"]), uuid.UUID(app.state.seeded["organizationId"])
+    async with app.state.db.sessionmaker() as session, session.begin():
+        tags = [CustomerTag(tenant_id=tenant, organization_id=org, slug=uniq("tag").replace(" ", "-"), label=f"Tag {i}",
+                            color="#00ff00") for i in range(2)]
+        session.add_all(tags)
+    t1, t2 = str(tags[0].id), str(tags[1].id)
+    cid = await create_company(admin)
+    current = (await admin.get(f"/api/customers/companies/{cid}")).json()["company"]["updatedAt"]
+    res = await admin.put("/api/customers/companies", json={
+        "id": cid, "tags": [t1], "displayName": "Tagged Co", "status": "active", "source": "web_form",
+        "lifecycleStage": "customer", "primaryEmail": "tagged@example.com", "primaryPhone": "+1 212 555 0100",
+        "legalName": "Tagged Co LLC"}, headers={"x-om-ext-optimistic-lock-expected-updated-at": current})
+    assert res.status_code == 200 and res.json()["ok"] is True
+    detail = (await admin.get(f"/api/customers/companies/{cid}")).json()
+    assert detail["tags"] == [{"id": t1, "label": "Tag 0", "color": "#00ff00"}] and detail["counts"]["tags"] == 1
+    assert detail["company"]["primaryPhone"] == "+1 212 555 0100" and detail["profile"]["legalName"] == "Tagged Co LLC"
+    assert (await admin.get("/api/customers/companies", params={"tagIds": t1, "ids": cid})).json()["total"] == 1
+    assert (await admin.get("/api/customers/companies", params={"tagIds": t2, "ids": cid})).json()["total"] == 0
+    assert (await admin.get("/api/customers/companies", params={"tagIdsEmpty": "true"})).json()["total"] == 0
+    await admin.put("/api/customers/companies", json={"id": cid, "tags": [t2]})
+    assert [t["id"] for t in (await admin.get(f"/api/customers/companies/{cid}")).json()["tags"]] == [t2]
+    await admin.put("/api/customers/companies", json={"id": cid, "tags": []})
+    assert (await admin.get(f"/api/customers/companies/{cid}")).json()["tags"] == []

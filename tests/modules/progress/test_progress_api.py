@@ -280,3 +280,33 @@ async def test_reporter_complete_and_fail(app, admin) -> None:
     assert body["status"] == "failed" and body["errorMessage"] == "boom"
     recent = (await admin.get("/api/progress/active")).json()["recentlyCompleted"]
     assert {str(done), str(bad)} <= {j["id"] for j in recent}
+
+
+async def test_lifecycle_events_and_coalesced_updates(app) -> None:
+    reporter = app.state.registry.provider("progress")
+    tenant = uuid.UUID(app.state.seeded["tenantId"])
+    seen: list[tuple[str, dict]] = []
+    marker = unique("events")
+
+    async def record(name: str, payload: dict) -> None:
+        if payload.get("jobType") == marker:
+            seen.append((name, payload))
+
+    app.state.events.subscribe("progress.job.*", record)
+    job_id = await reporter.create(app, tenant_id=tenant, organization_id=None, job_type=marker, name="Events",
+                                   total_count=1000)
+    await reporter.start(app, job_id)
+    await reporter.advance(app, job_id, processed_count=100)   # 10 %: broadcast
+    await reporter.advance(app, job_id, processed_count=102)   # 10 % again within 250 ms: coalesced
+    await reporter.advance(app, job_id, processed_count=300)   # 30 %: broadcast
+    await reporter.complete(app, job_id, {"done": 1})
+    names = [n for n, _ in seen]
+    assert names == ["progress.job.created", "progress.job.started", "progress.job.updated",
+                     "progress.job.updated", "progress.job.completed"]
+    created = seen[0][1]
+    assert set(created) == {"jobId", "jobType", "name", "description", "status", "progressPercent", "processedCount",
+                            "totalCount", "etaSeconds", "cancellable", "meta", "startedAt", "finishedAt", "tenantId",
+                            "organizationId"}
+    assert created["jobId"] == str(job_id) and created["tenantId"] == str(tenant)
+    assert [p["progressPercent"] for n, p in seen if n == "progress.job.updated"] == [10, 30]
+    assert seen[-1][1]["resultSummary"] == {"done": 1} and seen[-1][1]["status"] == "completed"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import and_, delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kernel.commands import LoggedAction
@@ -80,8 +84,22 @@ class ActionLogWriter:
         return to_logged(await insert_action_log(session, row))
 
 
+CORE_KINDS = ("auth.user", "auth.role")
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
 class AccessLogWriter:
-    """Provider "access_log": one row per record read. Failures are logged, never surfaced."""
+    """Provider "access_log": one row per record read. Failures are logged, never surfaced.
+    Other modules call it through `kernel.crud.record_access(ctx, kind, ids)`."""
+
+    def __init__(self) -> None:
+        self._last_rotation = float("-inf")
 
     async def write(
         self, session: AsyncSession, *, tenant_id: uuid.UUID | None, organization_id: uuid.UUID | None,
@@ -102,16 +120,24 @@ class AccessLogWriter:
                 ])
         except Exception:  # an access log never fails the read
             log.exception("access log write failed for %s", resource_kind)
+            return
+        await self.rotate(session)
 
-
-async def log_access(ctx: Any, resource_kind: str, resource_ids: Iterable[str], access_type: str = "read",
-                     fields: list[str] | None = None, context: dict[str, Any] | None = None) -> None:
-    """For modules' hand-written detail routes: record that the caller read these records."""
-    if not ctx.auth:
-        return
-    scope = await ctx.scope()
-    await AccessLogWriter().write(
-        ctx.session, tenant_id=scope.tenant_id or ctx.tenant_id, organization_id=scope.selected_id or ctx.org_id,
-        actor_user_id=ctx.user_id, resource_kind=resource_kind, resource_ids=resource_ids, access_type=access_type,
-        fields=fields, context=context,
-    )
+    async def rotate(self, session: AsyncSession) -> None:
+        """Hard-delete expired rows, at most once per AUDIT_LOGS_ROTATE_INTERVAL_MS (contract §1.6.8)."""
+        interval = _env_number("AUDIT_LOGS_ROTATE_INTERVAL_MS", 60_000) / 1000
+        now = time.monotonic()
+        if interval > 0 and now - self._last_rotation < interval:
+            return
+        self._last_rotation = now
+        current = utcnow()
+        core_cutoff = current - timedelta(days=_env_number("AUDIT_LOGS_CORE_RETENTION_DAYS", 7))
+        other_cutoff = current - timedelta(hours=_env_number("AUDIT_LOGS_NON_CORE_RETENTION_HOURS", 8))
+        try:
+            async with session.begin_nested():
+                await session.execute(delete(AccessLog).where(
+                    or_(and_(AccessLog.resource_kind.in_(CORE_KINDS), AccessLog.created_at < core_cutoff),
+                        and_(AccessLog.resource_kind.not_in(CORE_KINDS), AccessLog.created_at < other_cutoff))
+                ))
+        except Exception:
+            log.exception("access log rotation failed")

@@ -37,6 +37,13 @@ def _configure(app) -> None:  # noqa: ANN001
     from mercato.modules.customers.service import bulk  # noqa: F401  (registers the bulk jobs)
 
 
+def _indexables() -> list:
+    from mercato.kernel.extensions import IndexableEntity
+    from mercato.modules.customers.models import CustomerDeal, CustomerEntity
+
+    return [IndexableEntity("customers:customer_entity", CustomerEntity), IndexableEntity("customers:customer_deal", CustomerDeal)]
+
+
 FEATURES = [
     Feature("customers.people.view", "View people"),
     Feature("customers.people.manage", "Manage people"),
@@ -101,6 +108,6 @@ module = Module(
     models="mercato.modules.customers.models",
     setup=_setup,
     demo=_demo,
-    providers={"configure": _configure},
+    providers={"configure": _configure, "indexable": _indexables()},
     order=60,
 )

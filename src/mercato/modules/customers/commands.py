@@ -64,6 +64,22 @@ def _same(before: dict, after: dict) -> bool:
     return clean(before) == clean(after)
 
 
+def _index(rt: CommandRuntime, entity_type: str, snap: dict | None, body_key: str) -> None:
+    """Keep the query index in sync (provider `query_index`; skipped when that module is disabled)."""
+    if snap:
+        rt.queue_index_upsert(entity_type, snap["id"], parse_uuid(snap.get("tenantId")),
+                              parse_uuid(snap.get("organizationId")), dict(snap.get(body_key) or {}))
+
+
+def _unindex(rt: CommandRuntime, entity_type: str, snap: dict | None) -> None:
+    if snap:
+        rt.queue_index_delete(entity_type, snap["id"], parse_uuid(snap.get("tenantId")))
+
+
+ENTITY_INDEX = "customers:customer_entity"
+DEAL_INDEX = "customers:customer_deal"
+
+
 # -- people / companies -----------------------------------------------------------------------------
 
 
@@ -84,7 +100,9 @@ class _EntityCreate(_CustomerCommand):
         return result
 
     async def capture_after(self, rt: CommandRuntime, input: Any, result: Any) -> Any:  # noqa: A002
-        return await entity_snapshot(rt, uuid.UUID(result["id"]))
+        snap = await entity_snapshot(rt, uuid.UUID(result["id"]))
+        _index(rt, ENTITY_INDEX, snap, "entity")
+        return snap
 
     def build_log(self, rt: CommandRuntime, input: Any, result: Any, before: Any, after: Any) -> LogMeta:  # noqa: A002
         return self.log(rt, result["id"], None, after)
@@ -92,6 +110,7 @@ class _EntityCreate(_CustomerCommand):
     async def undo(self, rt: CommandRuntime, entry: LoggedAction) -> None:
         snap = entry.snapshot_after or {}
         await purge_entity_rows(rt, snap)
+        _unindex(rt, ENTITY_INDEX, snap)
         rt.queue_event(f"customers.{self.kind}.deleted", _entity_event(snap))
 
 
@@ -108,7 +127,9 @@ class _EntityUpdate(_CustomerCommand):
         return result
 
     async def capture_after(self, rt: CommandRuntime, input: Any, result: Any) -> Any:  # noqa: A002
-        return await entity_snapshot(rt, parse_uuid(input.get("id")))
+        snap = await entity_snapshot(rt, parse_uuid(input.get("id")))
+        _index(rt, ENTITY_INDEX, snap, "entity")
+        return snap
 
     def build_log(self, rt: CommandRuntime, input: Any, result: Any, before: Any, after: Any) -> LogMeta:  # noqa: A002
         return self.log(rt, input.get("id"), before, after)
@@ -117,6 +138,7 @@ class _EntityUpdate(_CustomerCommand):
         before = entry.undo_payload.get("before") or entry.snapshot_before
         if before:
             await restore_entity(rt, before)
+            _index(rt, ENTITY_INDEX, before, "entity")
             rt.queue_event(f"customers.{self.kind}.updated", _entity_event(before))
 
 
@@ -131,6 +153,7 @@ class _EntityDelete(_CustomerCommand):
     async def execute(self, rt: CommandRuntime, input: Any) -> Any:  # noqa: A002
         result = await self.service(_ctx(rt), input, None)
         _drain_events(rt)
+        rt.queue_index_delete(ENTITY_INDEX, str(input.get("id")), rt.tenant_id)
         return result
 
     def build_log(self, rt: CommandRuntime, input: Any, result: Any, before: Any, after: Any) -> LogMeta:  # noqa: A002
@@ -140,6 +163,7 @@ class _EntityDelete(_CustomerCommand):
         before = entry.snapshot_before
         if before:
             await restore_entity(rt, before)
+            _index(rt, ENTITY_INDEX, before, "entity")
             rt.queue_event(f"customers.{self.kind}.created", _entity_event(before))
 
 
@@ -187,7 +211,9 @@ class DealCreate(_CustomerCommand):
         return result
 
     async def capture_after(self, rt: CommandRuntime, input: Any, result: Any) -> Any:  # noqa: A002
-        return await deal_snapshot(rt, uuid.UUID(result["id"]))
+        snap = await deal_snapshot(rt, uuid.UUID(result["id"]))
+        _index(rt, DEAL_INDEX, snap, "deal")
+        return snap
 
     def build_log(self, rt: CommandRuntime, input: Any, result: Any, before: Any, after: Any) -> LogMeta:  # noqa: A002
         return self.log(rt, result["id"], None, after)
@@ -195,6 +221,7 @@ class DealCreate(_CustomerCommand):
     async def undo(self, rt: CommandRuntime, entry: LoggedAction) -> None:
         snap = entry.snapshot_after or {}
         await purge_deal_rows(rt, snap)
+        _unindex(rt, DEAL_INDEX, snap)
         rt.queue_event("customers.deal.deleted", _deal_event(snap))
 
 
@@ -213,7 +240,9 @@ class DealUpdate(_CustomerCommand):
         return result
 
     async def capture_after(self, rt: CommandRuntime, input: Any, result: Any) -> Any:  # noqa: A002
-        return await deal_snapshot(rt, parse_uuid(input.get("id")))
+        snap = await deal_snapshot(rt, parse_uuid(input.get("id")))
+        _index(rt, DEAL_INDEX, snap, "deal")
+        return snap
 
     def build_log(self, rt: CommandRuntime, input: Any, result: Any, before: Any, after: Any) -> LogMeta:  # noqa: A002
         return self.log(rt, input.get("id"), before, after)
@@ -222,6 +251,7 @@ class DealUpdate(_CustomerCommand):
         before = entry.undo_payload.get("before") or entry.snapshot_before
         if before:
             await restore_deal(rt, before)
+            _index(rt, DEAL_INDEX, before, "deal")
             rt.queue_event("customers.deal.updated", _deal_event(before))
 
 
@@ -237,6 +267,7 @@ class DealDelete(_CustomerCommand):
     async def execute(self, rt: CommandRuntime, input: Any) -> Any:  # noqa: A002
         result = await deals.delete_deal(_ctx(rt), input, None)
         _drain_events(rt)
+        rt.queue_index_delete(DEAL_INDEX, str(input.get("id")), rt.tenant_id)
         return result
 
     def build_log(self, rt: CommandRuntime, input: Any, result: Any, before: Any, after: Any) -> LogMeta:  # noqa: A002
@@ -245,6 +276,7 @@ class DealDelete(_CustomerCommand):
     async def undo(self, rt: CommandRuntime, entry: LoggedAction) -> None:
         if entry.snapshot_before:
             await restore_deal(rt, entry.snapshot_before)
+            _index(rt, DEAL_INDEX, entry.snapshot_before, "deal")
             rt.queue_event("customers.deal.created", _deal_event(entry.snapshot_before))
 
 

@@ -29,9 +29,10 @@ def _configure(app) -> None:  # noqa: ANN001
 
 
 def _providers() -> dict:
+    from mercato.modules.entities.encryption import EncryptionProvider
     from mercato.modules.entities.values import CustomFieldsProvider
 
-    return {"custom_fields": CustomFieldsProvider(), "configure": _configure}
+    return {"custom_fields": CustomFieldsProvider(), "encryption": EncryptionProvider(), "configure": _configure}
 
 
 module = Module(

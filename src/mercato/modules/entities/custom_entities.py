@@ -15,6 +15,7 @@ from mercato.kernel.db import Base, utcnow
 from mercato.kernel.errors import ApiError
 from mercato.kernel.module import Registry
 from mercato.kernel.serialize import iso
+from mercato.modules.entities.declared import declarations
 from mercato.modules.entities.definitions import RESERVED_ENTITY_IDS, Scope
 from mercato.modules.entities.models import CustomEntity, CustomFieldDef
 
@@ -127,6 +128,8 @@ async def upsert_entity(
     row.label = data["label"]
     row.description = data.get("description")
     row.is_active = data.get("isActive") if data.get("isActive") is not None else True
+    if row.is_active:
+        row.deleted_at = None  # re-registering a deleted entity brings it back (the reference leaves it hidden)
     if data.get("labelField") is not None:
         row.label_field = data["labelField"]
     if data.get("defaultEditor") is not None:
@@ -169,6 +172,9 @@ class RecordAccess:
 async def classify(session: AsyncSession, registry: Registry, entity_id: str, scope: Scope) -> RecordAccess:
     if is_system_entity(registry, entity_id):
         raise system_entity_error(entity_id, "Records are available for custom entities only")
+    for ent in declarations(registry)[0]:
+        if ent["id"] == entity_id:
+            return RecordAccess(True, bool(ent.get("accessRestricted")))
     q = select(CustomEntity).where(
         CustomEntity.entity_id == entity_id, _in_or_null(CustomEntity.tenant_id, scope.tenant_id),
     )

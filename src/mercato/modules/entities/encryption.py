@@ -115,3 +115,39 @@ def decrypt_value(cipher: crypto.FieldCipher | None, value: Any, kind: str | Non
     if kind in TEXT_KINDS:
         return plain
     return parsed if not isinstance(parsed, str) else plain
+
+
+class EncryptionProvider:
+    """Provider "encryption": lets any module store mapped fields encrypted and read them back.
+
+    `await provider.seal(session, "customers:customer_entity", tenant_id, org_id, values)` before writing a row's
+    columns, `await provider.open(...)` on the loaded values. Unmapped entities pass through unchanged.
+    """
+
+    async def fields(
+        self, session: AsyncSession, entity_id: str, tenant_id: uuid.UUID | None, org_id: uuid.UUID | None = None,
+    ) -> list[tuple[str, str | None]]:
+        return await encrypted_fields(session, entity_id, tenant_id, org_id)
+
+    async def seal(
+        self, session: AsyncSession, entity_id: str, tenant_id: uuid.UUID | None, org_id: uuid.UUID | None,
+        values: dict[str, Any],
+    ) -> dict[str, Any]:
+        mapped = await encrypted_fields(session, entity_id, tenant_id, org_id)
+        if not mapped:
+            return values
+        return encrypt_doc(await crypto.tenant_cipher(session, tenant_id), dict(values), mapped)
+
+    async def open(
+        self, session: AsyncSession, entity_id: str, tenant_id: uuid.UUID | None, org_id: uuid.UUID | None,
+        values: dict[str, Any],
+    ) -> dict[str, Any]:
+        mapped = await encrypted_fields(session, entity_id, tenant_id, org_id)
+        if not mapped:
+            return values
+        cipher = await crypto.tenant_cipher(session, tenant_id)
+        out = dict(values)
+        for field, _ in mapped:
+            if field in out:
+                out[field] = decrypt_value(cipher, out[field], "text" if isinstance(out[field], str) else None)
+        return out

@@ -13,6 +13,7 @@ from mercato.kernel.errors import ApiError
 from mercato.kernel.routing import ModuleRouter
 from mercato.kernel.serialize import iso
 from mercato.modules.entities import custom_entities as entities_service
+from mercato.modules.entities import declared
 from mercato.modules.entities import definitions as defs_service
 from mercato.modules.entities import encryption as encryption_service
 from mercato.modules.entities.definitions import RESERVED_ENTITY_IDS, Scope
@@ -21,9 +22,12 @@ from mercato.modules.entities.models import EntitiesTenantSettings
 from mercato.modules.entities.schemas import (
     BatchIn,
     DefinitionIn,
+    DefinitionRef,
     EncryptionIn,
     EntityIn,
+    EntityRef,
     EntitySettingsIn,
+    body_doc,
     parse,
     read_json,
 )
@@ -86,11 +90,13 @@ def _entity_ids(request: Request) -> list[str]:
             description="Returns the effective custom field definitions for one or more entity ids.")
 async def list_definitions(request: Request, ctx: Ctx) -> dict[str, Any]:
     scope = await mutation_scope(ctx)
-    if scope.tenant_id is None and not ctx.is_super_admin:
+    if scope.tenant_id is None:
         raise ApiError(401, "Unauthorized")
     ids = _entity_ids(request)
     if not ids:
         raise ApiError(400, "entityId is required")
+    if await ctx.has_features([MANAGE]):
+        await declared.install(ctx.session, ctx.registry, scope.tenant_id, entity_ids=ids)
     fieldset = (request.query_params.get("fieldset") or "").strip() or None
     return await defs_service.list_definitions(ctx.session, ids, scope, fieldset)
 
@@ -145,7 +151,7 @@ def single_config(body: DefinitionIn) -> dict[str, Any]:
     return c
 
 
-@router.post("/entities/definitions", features=[MANAGE], summary="Upsert custom field definition",
+@router.post("/entities/definitions", features=[MANAGE], openapi_extra=body_doc(DefinitionIn, {"entityId": "string", "key": "string", "kind": "text"}), summary="Upsert custom field definition",
              description="Creates or updates a custom field definition for the current tenant/org scope.")
 async def upsert_definition(request: Request, ctx: Ctx) -> dict[str, Any]:
     require_org(ctx)
@@ -170,7 +176,7 @@ async def _entity_and_key(request: Request) -> tuple[str, str]:
     return entity_id, key
 
 
-@router.delete("/entities/definitions", features=[MANAGE], summary="Soft delete custom field definition",
+@router.delete("/entities/definitions", features=[MANAGE], openapi_extra=body_doc(DefinitionRef), summary="Soft delete custom field definition",
                description="Marks the specified definition inactive and tombstones it for the current scope.")
 async def delete_definition(request: Request, ctx: Ctx) -> dict[str, Any]:
     require_org(ctx)
@@ -180,7 +186,7 @@ async def delete_definition(request: Request, ctx: Ctx) -> dict[str, Any]:
     return {"ok": True, "version": await defs_service.version(ctx.session, entity_id, scope)}
 
 
-@router.post("/entities/definitions.batch", features=[MANAGE], summary="Save multiple custom field definitions",
+@router.post("/entities/definitions.batch", features=[MANAGE], openapi_extra=body_doc(BatchIn), summary="Save multiple custom field definitions",
              description="Creates or updates multiple definitions for a single entity in one transaction.")
 async def batch_definitions(request: Request, ctx: Ctx) -> dict[str, Any]:
     require_org(ctx)
@@ -209,7 +215,7 @@ async def manage_definitions(request: Request, ctx: Ctx) -> dict[str, Any]:
     return await defs_service.manage_snapshot(ctx.session, entity_id, await mutation_scope(ctx))
 
 
-@router.post("/entities/definitions.restore", features=[MANAGE], summary="Restore soft deleted custom field definition",
+@router.post("/entities/definitions.restore", features=[MANAGE], openapi_extra=body_doc(DefinitionRef), summary="Restore soft deleted custom field definition",
              description="Reactivates a previously soft-deleted definition within the current tenant/org scope.")
 async def restore_definition(request: Request, ctx: Ctx) -> dict[str, Any]:
     require_org(ctx)
@@ -233,7 +239,7 @@ async def get_encryption(request: Request, ctx: Ctx) -> dict[str, Any]:
     return encryption_service.map_body(entity_id, ctx.tenant_id, ctx.org_id, row)
 
 
-@router.post("/entities/encryption", features=[MANAGE], summary="Upsert encryption map",
+@router.post("/entities/encryption", features=[MANAGE], openapi_extra=body_doc(EncryptionIn), summary="Upsert encryption map",
              description="Creates or updates the encryption map for the current tenant/organization scope.")
 async def save_encryption(request: Request, ctx: Ctx) -> dict[str, Any]:
     body = parse(EncryptionIn, await read_json(request), error="Invalid payload")
@@ -265,7 +271,7 @@ async def restricted_by_default(ctx: Ctx) -> bool:
     return bool(row and row.new_entities_restricted_by_default)
 
 
-@router.post("/entities/entities", features=[MANAGE], summary="Upsert custom entity",
+@router.post("/entities/entities", features=[MANAGE], openapi_extra=body_doc(EntityIn), summary="Upsert custom entity",
              description="Creates or updates a tenant/org scoped custom entity definition.")
 async def upsert_entity(request: Request, ctx: Ctx) -> dict[str, Any]:
     require_org(ctx)
@@ -287,7 +293,7 @@ async def upsert_entity(request: Request, ctx: Ctx) -> dict[str, Any]:
     return {"ok": True, "item": item}
 
 
-@router.delete("/entities/entities", features=[MANAGE], summary="Soft delete custom entity",
+@router.delete("/entities/entities", features=[MANAGE], openapi_extra=body_doc(EntityRef), summary="Soft delete custom entity",
                description="Marks the specified custom entity inactive within the current scope.")
 async def delete_entity(request: Request, ctx: Ctx) -> dict[str, Any]:
     require_org(ctx)
@@ -313,7 +319,7 @@ async def get_entity_settings(ctx: Ctx) -> dict[str, Any]:
     return {"newEntitiesRestrictedByDefault": await restricted_by_default(ctx)}
 
 
-@router.put("/entities/entity-settings", features=[MANAGE], summary="Update entity settings")
+@router.put("/entities/entity-settings", features=[MANAGE], openapi_extra=body_doc(EntitySettingsIn), summary="Update entity settings")
 async def put_entity_settings(request: Request, ctx: Ctx) -> dict[str, Any]:
     if ctx.tenant_id is None:
         raise ApiError(401, "Unauthorized")

@@ -22,7 +22,7 @@ from mercato.modules.entities.definitions import Scope
 from mercato.modules.entities.kinds import bool_token
 from mercato.modules.entities.models import CustomEntity, CustomEntityStorage
 from mercato.modules.entities.routes import check_lock, require_tenant, router
-from mercato.modules.entities.schemas import RecordIn, RecordRef, parse, read_json
+from mercato.modules.entities.schemas import RecordIn, RecordRef, body_doc, parse, read_json
 
 RECORDS_VIEW = "entities.records.view"
 RECORDS_MANAGE = "entities.records.manage"
@@ -134,7 +134,7 @@ async def list_records(request: Request, ctx: Ctx) -> Any:
             "totalPages": records_service.total_pages(total, page_size)}
 
 
-@router.post("/entities/records", features=[RECORDS_MANAGE], summary="Create record",
+@router.post("/entities/records", features=[RECORDS_MANAGE], openapi_extra=body_doc(RecordIn), summary="Create record",
              description="Creates a record for the given custom entity.")
 async def create_record(request: Request, ctx: Ctx) -> dict[str, Any]:
     tenant = _tenant(ctx)
@@ -147,7 +147,7 @@ async def create_record(request: Request, ctx: Ctx) -> dict[str, Any]:
     return {"ok": True, "item": {"entityId": body.entityId, "recordId": record_id}}
 
 
-@router.put("/entities/records", features=[RECORDS_MANAGE], summary="Update record",
+@router.put("/entities/records", features=[RECORDS_MANAGE], openapi_extra=body_doc(RecordIn), summary="Update record",
             description="Updates (or creates) a record for the given custom entity.")
 async def update_record(request: Request, ctx: Ctx) -> dict[str, Any]:
     tenant = _tenant(ctx)
@@ -170,7 +170,7 @@ async def update_record(request: Request, ctx: Ctx) -> dict[str, Any]:
     return {"ok": True, "item": {"entityId": entity_id, "recordId": record_id}}
 
 
-@router.delete("/entities/records", features=[RECORDS_MANAGE], summary="Delete record",
+@router.delete("/entities/records", features=[RECORDS_MANAGE], openapi_extra=body_doc(RecordRef), summary="Delete record",
                description="Soft deletes the specified record within the current tenant/org scope.")
 async def delete_record(request: Request, ctx: Ctx) -> dict[str, Any]:
     tenant = _tenant(ctx)

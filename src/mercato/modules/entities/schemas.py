@@ -231,5 +231,34 @@ class RecordRef(BaseModel):
     recordId: str = Field(min_length=1)
 
 
+class DefinitionRef(BaseModel):
+    entityId: str
+    key: str
+
+
+class EntityRef(BaseModel):
+    entityId: str
+
+
 class EntitySettingsIn(BaseModel):
     newEntitiesRestrictedByDefault: bool
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.rsplit("/", 1)[1]], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def body_doc(model: type[BaseModel], example: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`openapi_extra` documenting a JSON request body that the handler parses itself (for the reference's errors)."""
+    schema = model.model_json_schema()
+    content: dict[str, Any] = {"schema": _inline(schema, schema.get("$defs", {}))}
+    if example is not None:
+        content["example"] = example
+    return {"requestBody": {"required": True, "content": {"application/json": content}}}

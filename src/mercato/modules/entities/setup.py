@@ -7,6 +7,7 @@ from sqlalchemy import select
 from mercato.kernel import crypto
 from mercato.kernel.db import utcnow
 from mercato.kernel.module import SetupContext
+from mercato.modules.entities import declared
 from mercato.modules.entities.models import CustomEntity, CustomFieldDef
 
 DEMO_ENTITY = "demo:vendor"
@@ -25,6 +26,9 @@ async def seed_tenant(ctx: SetupContext) -> None:
     if settings is not None:
         crypto.configure(settings.encryption_master_key, settings.is_production)
     await crypto.tenant_cipher(ctx.session, ctx.tenant_id)  # provision the tenant data key up front
+    registry = ctx.data.get("registry")
+    if registry is not None:
+        await declared.install(ctx.session, registry, ctx.tenant_id)
 
 
 async def seed_demo(ctx: SetupContext) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, Uuid, and_, cast, delete, exists, false, not_, or_, select
@@ -130,7 +131,7 @@ class CustomFieldsProvider:
             if d is not None and d.kind == "multiline" and config.get("editor") == "htmlRichText":
                 value = kinds.sanitize_html(value)
             items = value if isinstance(value, list) else [value]
-            for item in items:
+            for position, item in enumerate(items):
                 if item is None:
                     continue
                 typed = kinds.coerce(d.kind, item) if d else item
@@ -143,7 +144,7 @@ class CustomFieldsProvider:
                 stored = cipher.encrypt(typed) if secret and cipher else typed
                 session.add(CustomFieldValue(
                     entity_id=entity_id, record_id=record_id, tenant_id=tenant_id, organization_id=organization_id,
-                    field_key=key, created_at=now, **{column: stored},
+                    field_key=key, created_at=now + timedelta(microseconds=position), **{column: stored},
                 ))
         await session.flush()
 

@@ -88,7 +88,12 @@ async def list_jobs(ctx: Ctx, request: Request) -> Any:
             "totalPages": max(1, math.ceil(total / page_size))}
 
 
-@router.post("/progress/jobs", features=["progress.create"], status_code=201, summary="Create a progress job")
+def _json_body_doc(model: type) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+
+
+@router.post("/progress/jobs", features=["progress.create"], status_code=201, summary="Create a progress job",
+             openapi_extra=_json_body_doc(JobCreate), responses={201: {"description": "Created job id"}})
 async def create_job(ctx: Ctx, request: Request) -> Any:
     tenant = _tenant_or(ctx, {"error": "Unauthorized"})
     data = parse_body(JobCreate, await _json_body(request))
@@ -110,20 +115,21 @@ async def active(ctx: Ctx) -> Any:
             "recentlyCompleted": [service.active_item(j) for j in recent]}
 
 
-@router.get("/progress/jobs/{job_id}", features=["progress.view"], summary="Progress job detail")
-async def job_detail(ctx: Ctx, job_id: str) -> Any:
+@router.get("/progress/jobs/{id}", features=["progress.view"], summary="Progress job detail")
+async def job_detail(ctx: Ctx, id: str) -> Any:
     tenant = _tenant_or(ctx, {"error": "Unauthorized"})
-    job = await service.get_job(ctx.session, job_id, tenant, ctx.org_id)
+    job = await service.get_job(ctx.session, id, tenant, ctx.org_id)
     if job is None:
         return JSONResponse(NOT_FOUND, status_code=404)
     return service.detail(job)
 
 
-@router.put("/progress/jobs/{job_id}", features=["progress.update"], summary="Update progress of a job")
-async def update_job(ctx: Ctx, job_id: str, request: Request) -> Any:
+@router.put("/progress/jobs/{id}", features=["progress.update"], summary="Update progress of a job",
+            openapi_extra=_json_body_doc(JobUpdate))
+async def update_job(ctx: Ctx, id: str, request: Request) -> Any:
     tenant = _tenant_or(ctx, {"error": "Unauthorized"})
     data = parse_body(JobUpdate, await _json_body(request) or {})
-    job = await service.get_job(ctx.session, job_id, tenant, ctx.org_id, for_update=True)
+    job = await service.get_job(ctx.session, id, tenant, ctx.org_id, for_update=True)
     if job is None:
         return JSONResponse(NOT_FOUND, status_code=404)
     await service.update_progress(
@@ -133,10 +139,10 @@ async def update_job(ctx: Ctx, job_id: str, request: Request) -> Any:
     return {"ok": True, "progressPercent": job.progress_percent}
 
 
-@router.delete("/progress/jobs/{job_id}", features=["progress.cancel"], summary="Cancel a progress job")
-async def cancel_job(ctx: Ctx, job_id: str) -> Any:
+@router.delete("/progress/jobs/{id}", features=["progress.cancel"], summary="Cancel a progress job")
+async def cancel_job(ctx: Ctx, id: str) -> Any:
     tenant = _tenant_or(ctx, {"error": "Unauthorized"})
-    job = await service.get_job(ctx.session, job_id, tenant, ctx.org_id, for_update=True)
+    job = await service.get_job(ctx.session, id, tenant, ctx.org_id, for_update=True)
     if not await service.request_cancel(ctx.session, ctx.app.state.events, job, ctx.user_id):
         return JSONResponse({"error": "Cannot cancel this job"}, status_code=400)
     return {"ok": True}

@@ -1,7 +1,7 @@
 """The "query_index" provider: upsert/delete of one record's document, called inline by CRUD writes.
 
 Index maintenance never fails the write that triggered it: failures are written to `indexer_error_logs`
-(inside a savepoint on PostgreSQL, so the caller's transaction stays usable).
+(the index write runs in a savepoint, so the caller's transaction stays usable).
 """
 
 from __future__ import annotations
@@ -102,12 +102,8 @@ class QueryIndexProvider:
 
     async def _guarded(self, session: AsyncSession, handler: str, work: Any, entity_type: str, record_id: str,
                        tenant: uuid.UUID | None, org: uuid.UUID | None, crud_action: str | None) -> None:
-        nested = session.bind.dialect.name == "postgresql" if session.bind is not None else False
         try:
-            if nested:
-                async with session.begin_nested():
-                    await work()
-            else:
+            async with session.begin_nested():  # a failed index write rolls back to here, not the caller's work
                 await work()
         except Exception as exc:  # never fail the originating write
             log.exception("query index %s failed for %s %s", handler, entity_type, record_id)

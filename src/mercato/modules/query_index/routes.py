@@ -21,7 +21,14 @@ from mercato.modules.query_index.logs import status_log
 
 router = ModuleRouter("Query Index")
 
-OK_SCHEMA = {"200": {"description": "", "content": {"application/json": {"example": {"ok": True}}}}}
+ENTITY_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "properties": {"entityType": {"type": "string"}}, "required": ["entityType"]},
+    "example": {"entityType": "string"}}}}}
+REINDEX_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "required": ["entityType"], "properties": {
+        "entityType": {"type": "string"}, "force": {"type": "boolean"}, "batchSize": {"type": "integer", "minimum": 1},
+        "partitionCount": {"type": "integer", "minimum": 1}, "partitionIndex": {"type": "integer", "minimum": 0}}},
+    "example": {"entityType": "string"}}}}}
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -110,6 +117,7 @@ async def index_status(ctx: Ctx, request: Request) -> Any:
 
 @router.post("/query_index/reindex", features=["query_index.reindex"], summary="Trigger query index rebuild",
              description="Queues a reindex job for the specified entity type within the current tenant scope.",
+             openapi_extra=REINDEX_BODY,
              responses={200: {"description": "Reindex job accepted."}, 400: {"description": "Missing entity type"}})
 async def reindex(ctx: Ctx, request: Request) -> Any:
     tenant, org = _caller_scope(ctx)
@@ -147,6 +155,7 @@ async def reindex(ctx: Ctx, request: Request) -> Any:
 
 @router.post("/query_index/purge", features=["query_index.purge"], summary="Purge query index records",
              description="Queues a purge job to remove indexed records for an entity type within the active scope.",
+             openapi_extra=ENTITY_BODY,
              responses={200: {"description": "Purge job accepted."}, 400: {"description": "Missing entity type"}})
 async def purge(ctx: Ctx, request: Request) -> Any:
     tenant, org = _caller_scope(ctx)

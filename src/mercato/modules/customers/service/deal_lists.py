@@ -168,6 +168,19 @@ async def deal_conditions(ctx: RequestContext, q: Any) -> list[Any]:
     if found is not None:
         conds.append(found)
     provider = custom_fields_provider(ctx)
+    if any(k.startswith("filter[") for k in q.keys()):
+        from mercato.kernel.crud_query import advanced_filter_clause, condition_clause
+
+        def resolve(field: str, op: str, value: Any) -> Any:
+            name = (field or "").strip()
+            if name.startswith(("cf_", "cf:")):
+                return provider.filter_clause(ENTITY_DEAL, ctx.tenant_id, name[3:], op, value, D.id) if provider else None
+            name = SORT_KEYS.get(name, name)
+            return condition_clause(getattr(D, name), op, value) if name in D.__table__.c else None
+
+        advanced = advanced_filter_clause(dict(q), resolve)
+        if advanced is not None:
+            conds.append(advanced)
     if provider is not None:
         keys = {d["key"] for d in await provider.keys(ctx.session, ENTITY_DEAL, ctx.tenant_id)}
         for name, raw in q.items():

@@ -246,7 +246,35 @@ async def build_query(ctx: RequestContext, spec: KindSpec, q: Mapping[str, str],
     if found is not None:
         conds.append(found)
     conds += await _cf_filters(ctx, spec, q, P, defs, ctx.tenant_id)
+    advanced = _advanced(ctx, spec, q, P)
+    if advanced is not None:
+        conds.append(advanced)
     return stmt.where(and_(*conds)) if conds else stmt
+
+
+def _advanced(ctx: RequestContext, spec: KindSpec, q: Mapping[str, str], P: Any) -> Any:
+    """Shared `filter[...]` conditions (kernel convention) over entity, profile and custom-field columns."""
+    from mercato.kernel.crud_query import advanced_filter_clause, condition_clause
+
+    params = dict(q)
+    if not any(k.startswith("filter[") for k in params):
+        return None
+    provider = custom_fields_provider(ctx)
+
+    def resolve(field: str, op: str, value: Any) -> Any:
+        name = (field or "").strip()
+        if name.startswith(("cf_", "cf:")):
+            if provider is None:
+                return None
+            return provider.filter_clause(spec.profile_entity, ctx.tenant_id, name[3:], op, value, P.id)
+        name = SORT_KEYS.get(name, name)
+        if name in E.__table__.c and name != "kind":
+            return condition_clause(getattr(E, name), op, value)
+        if name in P.__table__.c and name in spec.profile_columns:
+            return condition_clause(getattr(P, name), op, value)
+        return None
+
+    return advanced_filter_clause(params, resolve)
 
 
 async def list_entities(ctx: RequestContext, spec: KindSpec, q: Mapping[str, str]) -> Any:
