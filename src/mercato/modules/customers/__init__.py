@@ -5,7 +5,6 @@ from mercato.kernel.module import EventDecl, Feature, Module
 
 def _routers():  # noqa: ANN202
     from mercato.modules.customers.routes import routers
-
     from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
 
     return timeline.routers() + routers()
@@ -13,7 +12,6 @@ def _routers():  # noqa: ANN202
 
 def _setup(ctx):  # noqa: ANN001, ANN202
     from mercato.modules.customers.setup import setup_tenant
-
     from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
 
     async def both() -> None:
@@ -24,7 +22,6 @@ def _setup(ctx):  # noqa: ANN001, ANN202
 
 def _demo(ctx):  # noqa: ANN001, ANN202
     from mercato.modules.customers.demo import seed_demo
-
     from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
 
     async def both() -> None:
