@@ -140,3 +140,31 @@ async def test_assignable_staff_redirect_and_target(admin, employee, anon) -> No
     item = body["items"][0]
     assert item["id"] == item["teamMemberId"] == item["userId"] and item["user"]["email"] == "employee@acme.com"
     assert (await anon.get("/api/customers/assignable-staff")).status_code == 401
+
+
+async def test_deal_open_activities_and_comment_history(admin) -> None:  # noqa: ANN001
+    from tests.modules.customers.helpers import create_deal
+
+    person = await create_person(admin)
+    deal = await create_deal(admin, personIds=[person])
+
+    async def open_count() -> int:
+        res = await admin.get("/api/customers/deals", params={"ids": deal, "pageSize": 100})
+        return res.json()["items"][0]["_pipeline"]["openActivitiesCount"]
+
+    before = await open_count()
+    res = await admin.post("/api/customers/interactions", json={"entityId": person, "interactionType": "task",
+                                                                "status": "in_progress", "dealId": deal})
+    assert res.status_code == 201
+    assert await open_count() == before + 1
+    res = await admin.post("/api/customers/comments", json={"entityId": person, "dealId": deal, "body": "On deal"})
+    cid = res.json()["id"]
+    history = await admin.get("/api/audit_logs/audit-logs/actions",
+                              params={"resourceKind": "customers.deal", "resourceId": deal, "includeRelated": "true"})
+    assert history.status_code == 200, history.text
+    entries = [i for i in history.json()["items"] if i.get("commandId") == "customers.comments.create"]
+    assert [e["resourceId"] for e in entries] == [cid] and entries[0]["resourceKind"] == "customers.comment"
+    other = await create_deal(admin)
+    history = await admin.get("/api/audit_logs/audit-logs/actions",
+                              params={"resourceKind": "customers.deal", "resourceId": other, "includeRelated": "true"})
+    assert cid not in [i.get("resourceId") for i in history.json()["items"]]

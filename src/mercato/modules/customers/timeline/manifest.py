@@ -56,3 +56,10 @@ async def demo(ctx: SetupContext) -> None:
     from mercato.modules.customers.timeline.demo import seed_demo
 
     await seed_demo(ctx)
+
+
+def configure(app: Any) -> None:
+    """Install the hooks part 1 reads from `app.state` (open-activity counts, cleanups, deal locations)."""
+    from mercato.modules.customers.timeline.hooks import configure as install
+
+    install(app)
