@@ -32,6 +32,9 @@ def _demo(ctx):  # noqa: ANN001, ANN202
 
 def _configure(app) -> None:  # noqa: ANN001
     from mercato.modules.customers.service import bulk  # noqa: F401  (registers the bulk jobs)
+    from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
+
+    timeline.configure(app)
 
 
 def _indexables() -> list:
