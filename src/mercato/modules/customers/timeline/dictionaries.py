@@ -93,7 +93,8 @@ def _renewal_quarters() -> list[tuple[str, str, str | None, str | None]]:
 
 
 async def seed_dictionaries(session: AsyncSession, tenant: Any, org: Any) -> None:
-    """Idempotent: missing values are added; existing ones get their color/icon refreshed."""
+    """Idempotent: missing values are added; existing ones get their color/icon refreshed (and their label when
+    it is still the bare value another writer used as a placeholder)."""
     if tenant is None or org is None:
         return
     existing = {(e.kind, e.normalized_value): e for e in (await session.execute(
@@ -109,6 +110,8 @@ async def seed_dictionaries(session: AsyncSession, tenant: Any, org: Any) -> Non
                               label=label, color=color, icon=full_icon, created_at=now, updated_at=now))
             else:
                 row.color, row.icon = color, full_icon
+                if row.label == row.value and label != value:  # placeholder created by part 1 (label = value)
+                    row.label = label
     await session.flush()
 
 
