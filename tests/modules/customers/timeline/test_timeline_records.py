@@ -168,3 +168,20 @@ async def test_deal_open_activities_and_comment_history(admin) -> None:  # noqa:
     history = await admin.get("/api/audit_logs/audit-logs/actions",
                               params={"resourceKind": "customers.deal", "resourceId": other, "includeRelated": "true"})
     assert cid not in [i.get("resourceId") for i in history.json()["items"]]
+
+
+async def test_deals_map_locates_deals_through_addresses(admin) -> None:  # noqa: ANN001
+    from tests.modules.customers.helpers import create_company, create_deal
+
+    company = await create_company(admin)
+    deal = await create_deal(admin, companyIds=[company])
+    res = await admin.get("/api/customers/deals/map", params={"pageSize": 100})
+    assert deal not in [i["id"] for i in res.json()["items"]]
+    address = (await admin.post("/api/customers/addresses", json={
+        "entityId": company, "addressLine1": "1 Map Road", "city": "Gdansk", "latitude": 54.35,
+        "longitude": 18.65, "isPrimary": True})).json()["id"]
+    items = {i["id"]: i for i in (await admin.get("/api/customers/deals/map", params={"pageSize": 100})).json()["items"]}
+    location = items[deal]["location"]
+    assert location == {"latitude": 54.35, "longitude": 18.65, "city": "Gdansk", "region": None, "country": None,
+                        "source": "company", "entityId": company, "addressId": address}
+    await admin.delete("/api/customers/addresses", json={"id": address})

@@ -9,9 +9,9 @@ from typing import Any
 
 from mercato.kernel.module import EventDecl, Feature, SetupContext
 
-FEATURES: list[Feature] = [
-    Feature("customers.view", "View customers (legacy todos list)"),
-]
+# every feature this part checks is declared by the core manifest; `customers.view` (legacy todos list) is
+# deliberately undeclared, as in the reference: only `*`, `customers.*` and superadmins hold it
+FEATURES: list[Feature] = []
 
 
 def _crud(entity: str, actions: tuple[str, ...] = ("created", "updated", "deleted")) -> list[EventDecl]:
@@ -47,9 +47,12 @@ def routers() -> list[Any]:
 
 
 async def setup(ctx: SetupContext) -> None:
+    from mercato.modules.customers.timeline.demo import define_custom_fields, seed_tags
     from mercato.modules.customers.timeline.dictionaries import seed_dictionaries
 
     await seed_dictionaries(ctx.session, ctx.tenant_id, ctx.organization_id)
+    await seed_tags(ctx.session, ctx.tenant_id, ctx.organization_id)
+    await define_custom_fields(ctx)
 
 
 async def demo(ctx: SetupContext) -> None:

@@ -14,7 +14,13 @@ from sqlalchemy import and_, func, or_, select
 from mercato.kernel.context import RequestContext
 from mercato.kernel.errors import ApiError
 from mercato.kernel.serialize import iso
-from mercato.modules.customers.timeline.common import TERMINAL_STATUSES, email_visible, viewer_id
+from mercato.modules.customers.timeline.common import (
+    TERMINAL_STATUSES,
+    deal_titles,
+    email_visible,
+    users_by_id,
+    viewer_id,
+)
 from mercato.modules.customers.timeline.models import CustomerActivity, CustomerInteraction
 from mercato.modules.customers.timeline.schemas import (
     ActivityListQuery,
@@ -225,8 +231,6 @@ async def list_activities(ctx: RequestContext, q: ActivityListQuery) -> dict[str
     legacy = [a for a in (await ctx.session.execute(select(A).where(*lw).order_by(A.created_at.desc()).limit(window)))
               .scalars() if a.id not in canonical_ids]
     items = [activity_view(i) for i in await interaction_items(ctx.session, ctx.registry, live, ctx.tenant_id)]
-    from mercato.modules.customers.timeline.common import deal_titles, users_by_id
-
     users = await users_by_id(ctx.session, [a.author_user_id for a in legacy])
     deals = await deal_titles(ctx.session, [a.deal_id for a in legacy])
     for a in legacy:
@@ -241,11 +245,13 @@ async def list_activities(ctx: RequestContext, q: ActivityListQuery) -> dict[str
             "customValues": None, "activityTypeLabel": a.activity_type,
         })
 
-    def key(item: dict[str, Any]) -> tuple[str, str]:
-        value = item["createdAt"] if q.sort_field == "createdAt" else (item["occurredAt"] or "")
-        return (value or "", item["createdAt"] or "") if q.sort_field != "createdAt" else (value or "", item["id"])
+    def key(item: dict[str, Any]) -> tuple[str, str, str]:
+        # ISO strings sort chronologically; a missing occurredAt sorts as the oldest value
+        if q.sort_field == "createdAt":
+            return (item["createdAt"] or "", "", item["id"])
+        return (item["occurredAt"] or "", item["createdAt"] or "", item["id"])
 
-    items.sort(key=lambda it: (key(it), it["id"]), reverse=desc)
+    items.sort(key=key, reverse=desc)
     total = len(items)
     start = (q.page - 1) * q.page_size
     return {"items": items[start:start + q.page_size], "total": total, "page": q.page, "pageSize": q.page_size,

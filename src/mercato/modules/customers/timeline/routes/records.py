@@ -80,7 +80,17 @@ addresses = CrudResource(
     filters=[Filter("entityId", "entity_id")], sort={"createdAt": "created_at", "updatedAt": "updated_at"},
     view=VIEW, manage=MANAGE, transform=_pg_timestamps, summary_noun="address",
 )
-tags = CrudResource(
+class TagResource(CrudResource):
+    """Tags list with its own default page size (100)."""
+
+    def list_query_model(self) -> type[ListQuery]:
+        from pydantic import Field, create_model
+
+        return create_model("CustomersTagsListQuery", __base__=super().list_query_model(),
+                            pageSize=(int, Field(100, ge=1, le=100, description="Items per page (max 100)")))
+
+
+tags = TagResource(
     path="/customers/tags", model=CustomerTag, resource_kind="customers.tag", commands=TAGS, create_schema=TagCreate,
     list_fields=["id", "slug", "label", "color", "description", "organization_id", "tenant_id", "updated_at"],
     search=["label"], view=VIEW, manage=MANAGE, transform=_pg_timestamps, summary_noun="tag",
