@@ -100,6 +100,21 @@ async def _save_custom(ctx: SetupContext, entity_id: str, record_id: uuid.UUID, 
         await provider.save(ctx.session, entity_id, str(record_id), ctx.tenant_id, org, values)
 
 
+async def _index_demo(ctx: SetupContext) -> None:
+    """Demo rows bypass the commands, so their query-index documents are written here (full coverage)."""
+    registry = ctx.data.get("registry")
+    index = registry.provider("query_index") if registry else None
+    if index is None:
+        return
+    from mercato.kernel.serialize import jsonable
+
+    for model, entity_type in ((CustomerEntity, "customers:customer_entity"), (CustomerDeal, "customers:customer_deal")):
+        rows = (await ctx.session.execute(select(model).where(model.tenant_id == ctx.tenant_id))).scalars()
+        for row in rows:
+            doc = {c.key: jsonable(getattr(row, c.key)) for c in model.__table__.columns}
+            await index.upsert(ctx.session, entity_type, str(row.id), row.tenant_id, row.organization_id, doc)
+
+
 async def seed_demo(ctx: SetupContext) -> None:
     session: AsyncSession = ctx.session
     tenant, org = ctx.tenant_id, ctx.organization_id
@@ -165,4 +180,5 @@ async def seed_demo(ctx: SetupContext) -> None:
                                                 stage_order=stage.position, transitioned_at=now))
         await session.flush()
         await _save_custom(ctx, ENTITY_DEAL, deal.id, org, {"competitive_risk": risk, "estimated_seats": seats})
+    await _index_demo(ctx)
     ctx.log(f"customers demo: {len(COMPANIES)} companies, {len(PEOPLE)} people, {len(DEALS)} deals")
