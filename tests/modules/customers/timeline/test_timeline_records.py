@@ -185,3 +185,33 @@ async def test_deals_map_locates_deals_through_addresses(admin) -> None:  # noqa
     assert location == {"latitude": 54.35, "longitude": 18.65, "city": "Gdansk", "region": None, "country": None,
                         "source": "company", "entityId": company, "addressId": address}
     await admin.delete("/api/customers/addresses", json={"id": address})
+
+
+async def test_legacy_todo_links_are_listed_and_bridged(app, admin, employee) -> None:  # noqa: ANN001
+    import uuid
+
+    from mercato.kernel.db import utcnow
+    from mercato.modules.customers.timeline.models import CustomerTodoLink
+
+    person = await create_person(admin)
+    todo_id = uuid.uuid4()
+    async with app.state.db.sessionmaker() as session, session.begin():
+        link = CustomerTodoLink(tenant_id=uuid.UUID(app.state.seeded["tenantId"]),
+                                organization_id=uuid.UUID(app.state.seeded["organizationId"]),
+                                entity_id=uuid.UUID(person), todo_id=todo_id, todo_source="example:todo",
+                                created_at=utcnow())
+        session.add(link)
+    rows = (await admin.get("/api/customers/todos", params={"entityId": person})).json()["items"]
+    assert [(r["id"], r["todoId"], r["todoSource"]) for r in rows] == [(str(link.id), str(todo_id), "example:todo")]
+    assert rows[0]["customer"]["id"] == person and rows[0]["todoTitle"] is None
+    res = await admin.put("/api/customers/todos", json={"id": str(todo_id), "linkId": str(link.id), "title": "Bridged"})
+    assert res.status_code == 200 and res.headers["deprecation"] == "true"
+    rows = (await admin.get("/api/customers/todos", params={"entityId": person})).json()["items"]
+    assert [(r["todoId"], r["todoTitle"], r["todoSource"]) for r in rows] == [
+        (str(todo_id), "Bridged", "customers:interaction")]
+    assert (await admin.delete("/api/customers/todos", json={"id": str(link.id)})).status_code == 200
+    assert (await admin.get("/api/customers/todos", params={"entityId": person})).json()["items"] == []
+    missing = await admin.delete("/api/customers/todos", json={"id": str(uuid.uuid4())})
+    assert missing.status_code == 404 and missing.json() == {"error": "Interaction not found"}
+    denied = await employee.get("/api/customers/todos")
+    assert denied.status_code == 403 and denied.json()["requiredFeatures"] == ["customers.view"]

@@ -111,6 +111,8 @@ async def recompute_next(rt: CommandRuntime, entity_id: uuid.UUID) -> None:
         entity.next_interaction_icon = entity.next_interaction_color = None
     entity.updated_at = utcnow()
     await rt.session.flush()
+    doc = {column.key: jsonable(getattr(entity, column.key)) for column in CustomerEntity.__table__.columns}
+    rt.queue_index_upsert("customers:customer_entity", str(entity.id), entity.tenant_id, entity.organization_id, doc)
     rt.queue_event("customers.next_interaction.updated", {
         "id": str(entity_id), "entityId": str(entity_id), "nextInteractionId": str(nxt.id) if nxt else None,
         "organizationId": str(entity.organization_id), "tenantId": str(entity.tenant_id)})
@@ -371,3 +373,35 @@ async def bridge_activity(rt: CommandRuntime, activity_id: Any) -> bool:
         values = await provider.load(rt.session, "customers:customer_activity", [str(aid)], legacy.tenant_id)
         await INTERACTIONS.save_known_custom(rt, row, values.get(str(aid), {}))
     return True
+
+
+async def bridge_todo_link(rt: CommandRuntime, link_id: Any, todo_id: Any) -> uuid.UUID | None:
+    """§6.3: a legacy todo link becomes a task interaction whose id is the link's todo id (once).
+
+    Returns the interaction id to act on, or None when neither an interaction nor a link matches. External todo
+    details are not resolvable here (no external todo source is installed), so the task starts untitled/planned.
+    """
+    from mercato.modules.customers.timeline.models import CustomerTodoLink
+
+    for candidate in (todo_id, link_id):
+        cid = parse_uuid(candidate)
+        if cid is not None and await rt.session.get(CustomerInteraction, cid) is not None:
+            return cid
+    link = None
+    L = CustomerTodoLink
+    if parse_uuid(link_id):
+        link = (await rt.session.execute(select(L).where(L.id == parse_uuid(link_id), L.tenant_id == rt.tenant_id)))\
+            .scalar_one_or_none()
+    if link is None and parse_uuid(todo_id):
+        link = (await rt.session.execute(select(L).where(L.todo_id == parse_uuid(todo_id), L.tenant_id == rt.tenant_id)
+                                         .limit(1))).scalar_one_or_none()
+    if link is None:
+        return None
+    if await rt.session.get(CustomerInteraction, link.todo_id) is None:
+        now = utcnow()
+        rt.session.add(CustomerInteraction(
+            id=link.todo_id, tenant_id=link.tenant_id, organization_id=link.organization_id, entity_id=link.entity_id,
+            interaction_type="task", status="planned", source="adapter:todo", author_user_id=author_for(rt, None),
+            created_at=link.created_at or now, updated_at=now))
+        await rt.session.flush()
+    return link.todo_id

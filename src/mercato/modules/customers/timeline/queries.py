@@ -21,7 +21,7 @@ from mercato.modules.customers.timeline.common import (
     users_by_id,
     viewer_id,
 )
-from mercato.modules.customers.timeline.models import CustomerActivity, CustomerInteraction
+from mercato.modules.customers.timeline.models import CustomerActivity, CustomerInteraction, CustomerTodoLink
 from mercato.modules.customers.timeline.schemas import (
     ActivityListQuery,
     ConflictsQuery,
@@ -47,18 +47,18 @@ DATE_SORTS = {"scheduledAt", "occurredAt", "createdAt", "updatedAt"}
 BOOL_TRUE = {"1", "true", "yes", "y", "on", "enable", "enabled"}
 
 
-async def scope_where(ctx: RequestContext) -> list[Any]:
+async def scope_where(ctx: RequestContext, include_deleted: bool = False) -> list[Any]:
     """Tenant + readable organizations + not deleted + e-mail privacy."""
     tenant = ctx.tenant_id
     if tenant is None:
         raise ApiError(401, "Unauthorized")
     scope = await ctx.scope()
     orgs = scope.organization_ids
-    where: list[Any] = [I.tenant_id == tenant, I.deleted_at.is_(None), email_visible(I, viewer_id(ctx))]
+    where: list[Any] = [I.tenant_id == tenant, email_visible(I, viewer_id(ctx))]
+    if not include_deleted:
+        where.append(I.deleted_at.is_(None))
     if orgs is not None:
         where.append(I.organization_id.in_(orgs))
-    elif ctx.org_id is not None and not ctx.is_super_admin and scope.filter_ids is not None:
-        where.append(I.organization_id == ctx.org_id)
     return where
 
 
@@ -173,11 +173,14 @@ async def counts(ctx: RequestContext, q: CountsQuery) -> dict[str, Any]:
 
 
 async def task_rows(ctx: RequestContext, q: TasksQuery, legacy_only: bool = False) -> dict[str, Any]:
-    """Task interactions as todo rows, newest first (`/interactions/tasks`, `/todos`)."""
+    """Task interactions as todo rows, newest first (`/interactions/tasks`, `/todos`, the todos widget).
+
+    `legacy_only` is the deprecated todos read model: bridge-created tasks merged with legacy todo links.
+    """
+    if legacy_only:
+        return await _legacy_todo_rows(ctx, q)
     where = await scope_where(ctx)
     where.append(I.interaction_type == "task")
-    if legacy_only:
-        where.append(I.source == "adapter:todo")
     if q.entity_id:
         where.append(I.entity_id == q.entity_id)
     if q.search and q.search.strip():
@@ -189,12 +192,66 @@ async def task_rows(ctx: RequestContext, q: TasksQuery, legacy_only: bool = Fals
     if not show_all:
         stmt = stmt.offset((q.page - 1) * q.page_size).limit(q.page_size)
     rows = list((await ctx.session.execute(stmt)).scalars())
-    items = await interaction_items(ctx.session, ctx.registry, rows, ctx.tenant_id)
-    customers = await customers_by_id(ctx.session, [r.entity_id for r in rows])
-    out = [todo_row(item, customers.get(r.entity_id)) for item, r in zip(items, rows, strict=True)]
+    out = await _todo_rows(ctx, rows)
     if show_all:
         return {"items": out, "total": len(out), "page": 1, "pageSize": len(out), "totalPages": 1}
     return {"items": out, "total": total, "page": q.page, "pageSize": q.page_size,
+            "totalPages": max(1, math.ceil(total / q.page_size))}
+
+
+async def _todo_rows(ctx: RequestContext, rows: list[CustomerInteraction]) -> list[dict[str, Any]]:
+    items = await interaction_items(ctx.session, ctx.registry, rows, ctx.tenant_id)
+    customers = await customers_by_id(ctx.session, [r.entity_id for r in rows])
+    return [todo_row(item, customers.get(r.entity_id)) for item, r in zip(items, rows, strict=True)]
+
+
+async def _legacy_todo_rows(ctx: RequestContext, q: TasksQuery) -> dict[str, Any]:
+    show_all = (q.all or "").strip().lower() in BOOL_TRUE
+    window = None if show_all else min(2000, max(q.page_size, q.page * q.page_size + q.page_size))
+    where = await scope_where(ctx, include_deleted=True)  # soft-deleted bridge rows still hide their links
+    where += [I.interaction_type == "task", I.source == "adapter:todo"]
+    if q.entity_id:
+        where.append(I.entity_id == q.entity_id)
+    stmt = select(I).where(*where).order_by(I.created_at.desc(), I.id.desc())
+    canon = list((await ctx.session.execute(stmt.limit(window) if window else stmt)).scalars())
+    L = CustomerTodoLink
+    lw = [L.tenant_id == ctx.tenant_id]
+    orgs = (await ctx.scope()).organization_ids
+    if orgs is not None:
+        lw.append(L.organization_id.in_(orgs))
+    if q.entity_id:
+        lw.append(L.entity_id == q.entity_id)
+    lstmt = select(L).where(*lw).order_by(L.created_at.desc(), L.id.desc())
+    links = list((await ctx.session.execute(lstmt.limit(window) if window else lstmt)).scalars())
+    bridged = set()
+    if links:
+        bridged = set((await ctx.session.execute(select(I.id).where(I.id.in_([lk.todo_id for lk in links]))))
+                      .scalars())
+    rows = await _todo_rows(ctx, [r for r in canon if r.deleted_at is None])
+    customers = await customers_by_id(ctx.session, [lk.entity_id for lk in links])
+    for lk in links:
+        if lk.todo_id in bridged:
+            continue
+        customer = customers.get(lk.entity_id)
+        rows.append({
+            "id": str(lk.id), "todoId": str(lk.todo_id), "todoSource": lk.todo_source or "example:todo",
+            "todoTitle": None, "todoIsDone": None, "todoPriority": None, "todoSeverity": None,
+            "todoDescription": None, "todoDueAt": None, "todoCustomValues": None,
+            "todoOrganizationId": str(lk.organization_id), "todoUpdatedAt": None,
+            "organizationId": str(lk.organization_id), "tenantId": str(lk.tenant_id), "createdAt": iso(lk.created_at),
+            "externalHref": None,
+            "customer": {"id": str(lk.entity_id), "displayName": customer.display_name if customer else None,
+                         "kind": customer.kind if customer else None}})
+    needle = (q.search or "").strip().lower()
+    if needle:
+        rows = [r for r in rows if any(needle in (v or "").lower() for v in (
+            r["customer"]["displayName"], r["todoTitle"], r["todoDescription"]))]
+    rows.sort(key=lambda r: (r["createdAt"] or "", r["id"]), reverse=True)
+    total = len(rows)
+    if show_all:
+        return {"items": rows, "total": total, "page": 1, "pageSize": total, "totalPages": 1}
+    start = (q.page - 1) * q.page_size
+    return {"items": rows[start:start + q.page_size], "total": total, "page": q.page, "pageSize": q.page_size,
             "totalPages": max(1, math.ceil(total / q.page_size))}
 
 

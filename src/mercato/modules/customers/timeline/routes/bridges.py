@@ -9,12 +9,11 @@ from fastapi.responses import JSONResponse, Response
 
 from mercato.kernel.commands import CommandRuntime
 from mercato.kernel.context import Ctx
-from mercato.kernel.errors import ApiError
 from mercato.kernel.routing import ModuleRouter
 from mercato.kernel.serialize import iso
 from mercato.modules.customers.timeline import queries
 from mercato.modules.customers.timeline.common import validated
-from mercato.modules.customers.timeline.interactions import bridge_activity
+from mercato.modules.customers.timeline.interactions import bridge_activity, bridge_todo_link
 from mercato.modules.customers.timeline.routes.common import deprecated, interaction_lock, json_body, ok, run
 from mercato.modules.customers.timeline.schemas import (
     ActivityCreate,
@@ -138,7 +137,8 @@ async def update_todo(request: Request, ctx: Ctx) -> Response:
     async def handle() -> Response:
         model = validated(TodoUpdate, await json_body(request))
         await interaction_lock(ctx, model.id)
-        payload: dict[str, Any] = {"id": str(model.id)}
+        target = await bridge_todo_link(await CommandRuntime.from_request(ctx), model.linkId, model.id)
+        payload: dict[str, Any] = {"id": str(target or model.id)}
         if model.title is not None:
             payload["title"] = model.title
         done = model.done_flag()
@@ -159,9 +159,7 @@ async def update_todo(request: Request, ctx: Ctx) -> Response:
 async def delete_todo(request: Request, ctx: Ctx) -> Response:
     async def handle() -> Response:
         model = validated(TodoDelete, await json_body(request))
-        target = model.todoId or model.id
-        if target is None:
-            raise ApiError(404, "Todo not found")
-        _, headers = await run(ctx, "customers.interactions.delete", {"id": str(target)})
+        target = await bridge_todo_link(await CommandRuntime.from_request(ctx), model.id, model.todoId or model.id)
+        _, headers = await run(ctx, "customers.interactions.delete", {"id": str(target or model.todoId or model.id)})
         return ok(headers)
     return await deprecated(ctx, handle)
