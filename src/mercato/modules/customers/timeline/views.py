@@ -53,7 +53,7 @@ async def interaction_items(session: AsyncSession, registry: Any, rows: Sequence
             "createdAt": iso(r.created_at), "updatedAt": iso(r.updated_at),
             "authorName": user.get("name") if user else None, "authorEmail": user.get("email") if user else None,
             "dealTitle": deals.get(r.deal_id) if r.deal_id else None,
-            "customValues": custom.get(str(r.id)) or None,
+            "customValues": {k: v for k, v in (custom.get(str(r.id)) or {}).items() if v is not None} or None,
         })
     return items
 
