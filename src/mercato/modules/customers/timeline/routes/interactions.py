@@ -157,5 +157,6 @@ async def interaction_visibility(id: str, request: Request, ctx: Ctx) -> Respons
         await bus.emit("customers.email.visibility_changed", {
             "interactionId": str(rid), "previousVisibility": previous, "nextVisibility": body.visibility,
             "authorUserId": str(row.author_user_id), "actorUserId": str(viewer), "adminBypass": False,
-            "tenantId": str(row.tenant_id), "organizationId": str(row.organization_id)})
+            "tenantId": str(row.tenant_id), "organizationId": str(row.organization_id)},
+            tenant_id=row.tenant_id, organization_id=row.organization_id)
     return JSONResponse({"ok": True, "changed": True})
