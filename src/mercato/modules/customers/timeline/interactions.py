@@ -344,6 +344,21 @@ class CancelInteraction(_StatusCommand):
         row.status = "canceled"
 
 
+class RecomputeNext(Command):
+    """Internal: `{entityId}` -> recompute that customer's next interaction (not logged, not undoable)."""
+
+    id = "customers.interaction.recompute_next"
+    undoable = False
+
+    async def execute(self, rt: CommandRuntime, input: Any) -> Any:  # noqa: A002
+        entity_id = parse_uuid((input or {}).get("entityId"))
+        if entity_id is None:
+            raise ApiError(400, "entityId is required")
+        await recompute_next(rt, entity_id)
+        return {"ok": True}
+
+
+register_command(RecomputeNext())
 register_command(CompleteInteraction("customers.interactions.complete"))
 register_command(CancelInteraction("customers.interactions.cancel"))
 

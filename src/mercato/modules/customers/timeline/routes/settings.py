@@ -364,7 +364,8 @@ async def widget_todos(request: Request, ctx: Ctx) -> Response:
     from mercato.modules.customers.timeline.schemas import TasksQuery
 
     q, _ = await _widget_scope(ctx, request)
-    page = await task_rows(ctx, TasksQuery(page=1, page_size=q.limit))
+    unified = getattr(ctx.app.state, "customers_unified_interactions", False)
+    page = await task_rows(ctx, TasksQuery(page=1, page_size=q.limit), legacy_only=not unified)
     items = [{"id": r["id"], "todoId": r["todoId"], "todoSource": r["todoSource"], "todoTitle": r["todoTitle"],
               "createdAt": r["createdAt"], "organizationId": r["organizationId"],
               "entity": {**r["customer"], "ownerUserId": None}} for r in page["items"]]
