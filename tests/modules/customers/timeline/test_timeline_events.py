@@ -70,3 +70,29 @@ async def test_legacy_activity_rows_are_bridged_on_write(app, admin) -> None:  #
     res = await admin.put("/api/customers/activities", json={"id": str(uuid.uuid4()), "subject": "x"})
     assert res.status_code == 404 and res.json() == {"error": "Interaction not found"}
     assert res.headers["deprecation"] == "true"
+
+
+async def test_unified_mode_and_disabled_adapters(app, admin) -> None:  # noqa: ANN001
+    person = await create_person(admin)
+    direct = (await admin.post(BASE, json={"entityId": person, "interactionType": "meeting", "title": "Direct",
+                                           "occurredAt": "2030-02-01T10:00:00Z"})).json()["id"]
+    await admin.post(BASE, json={"entityId": person, "interactionType": "task", "title": "Hidden task"})
+    legacy = (await admin.get("/api/customers/activities", params={"entityId": person})).json()
+    assert legacy["items"] == []  # legacy mode lists only bridge-created interactions
+    app.state.customers_unified_interactions = True
+    try:
+        unified = (await admin.get("/api/customers/activities", params={"entityId": person})).json()
+        assert [(i["id"], i["subject"], i["occurredAt"]) for i in unified["items"]] == [
+            (direct, "Direct", "2030-02-01T10:00:00.000Z")]
+        assert unified["total"] == 1 and unified["totalPages"] == 1
+    finally:
+        app.state.customers_unified_interactions = False
+    app.state.customers_legacy_adapters = False
+    try:
+        res = await admin.get("/api/customers/activities")
+        assert res.status_code == 410 and res.headers["deprecation"] == "true"
+        assert res.json() == {"error": "This legacy adapter has been disabled. Use /api/customers/interactions instead."}
+        assert (await admin.post("/api/customers/todos", json={})).status_code == 410
+        assert (await admin.get("/api/customers/interactions/tasks")).status_code == 200
+    finally:
+        app.state.customers_legacy_adapters = True

@@ -256,7 +256,10 @@ async def _legacy_todo_rows(ctx: RequestContext, q: TasksQuery) -> dict[str, Any
 
 
 async def list_activities(ctx: RequestContext, q: ActivityListQuery) -> dict[str, Any]:
-    """Legacy read model: stored activities merged with bridge-created interactions (§5.1)."""
+    """Activities (§5.1): unified mode reads non-task interactions; legacy mode merges stored activities with
+    bridge-created interactions."""
+    if getattr(ctx.app.state, "customers_unified_interactions", False):
+        return await _unified_activities(ctx, q)
     window = min(2000, max(q.page_size, q.page * q.page_size + q.page_size))
     desc = q.sort_dir == "desc"
     where = [I.tenant_id == ctx.tenant_id, I.interaction_type != "task", I.source == "adapter:activity",
@@ -312,4 +315,28 @@ async def list_activities(ctx: RequestContext, q: ActivityListQuery) -> dict[str
     total = len(items)
     start = (q.page - 1) * q.page_size
     return {"items": items[start:start + q.page_size], "total": total, "page": q.page, "pageSize": q.page_size,
+            "totalPages": max(1, math.ceil(total / q.page_size))}
+
+
+async def _unified_activities(ctx: RequestContext, q: ActivityListQuery) -> dict[str, Any]:
+    where = await scope_where(ctx)
+    where.append(I.interaction_type != "task")
+    if q.entity_id:
+        where.append(I.entity_id == q.entity_id)
+    if q.deal_id:
+        where.append(I.deal_id == q.deal_id)
+    if q.activity_type:
+        where.append(I.interaction_type == q.activity_type)
+    desc = q.sort_dir == "desc"
+    if q.sort_field == "createdAt":
+        order = [I.created_at.desc() if desc else I.created_at.asc()]
+    else:
+        moment = func.coalesce(I.occurred_at, I.scheduled_at)
+        order = [moment.desc() if desc else moment.asc(), I.created_at.desc() if desc else I.created_at.asc()]
+    order.append(I.id.desc() if desc else I.id.asc())
+    total = (await ctx.session.execute(select(func.count()).select_from(I).where(*where))).scalar_one()
+    rows = list((await ctx.session.execute(select(I).where(*where).order_by(*order)
+                                           .offset((q.page - 1) * q.page_size).limit(q.page_size))).scalars())
+    items = [activity_view(i) for i in await interaction_items(ctx.session, ctx.registry, rows, ctx.tenant_id)]
+    return {"items": items, "total": total, "page": q.page, "pageSize": q.page_size,
             "totalPages": max(1, math.ceil(total / q.page_size))}
