@@ -29,7 +29,7 @@ from mercato.modules.customers.timeline.common import (
     validated,
     write_target,
 )
-from mercato.modules.customers.timeline.models import CustomerActivity, CustomerInteraction
+from mercato.modules.customers.timeline.models import CustomerActivity, CustomerInteraction, CustomerTodoLink
 from mercato.modules.customers.timeline.schemas import InteractionCreate, InteractionUpdate, as_utc
 
 INTERACTION_ENTITY = "customers:customer_interaction"
@@ -396,8 +396,6 @@ async def bridge_todo_link(rt: CommandRuntime, link_id: Any, todo_id: Any) -> uu
     Returns the interaction id to act on, or None when neither an interaction nor a link matches. External todo
     details are not resolvable here (no external todo source is installed), so the task starts untitled/planned.
     """
-    from mercato.modules.customers.timeline.models import CustomerTodoLink
-
     for candidate in (todo_id, link_id):
         cid = parse_uuid(candidate)
         if cid is not None and await rt.session.get(CustomerInteraction, cid) is not None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.kernel.serialize import iso
+from mercato.modules.customers.models import CustomerEntity
 from mercato.modules.customers.timeline.common import TERMINAL_STATUSES, email_visible
 from mercato.modules.customers.timeline.models import CustomerAddress, CustomerComment, CustomerInteraction
 from mercato.modules.customers.timeline.views import activity_view, interaction_items, todo_row
@@ -33,8 +34,6 @@ async def load_relations(session: AsyncSession, entity_ids: Iterable[uuid.UUID],
     rows = list((await session.execute(select(I).where(*visible).order_by(
         I.scheduled_at.asc().nulls_last(), I.created_at.desc()))).scalars())
     items = await interaction_items(session, registry, rows, tenant_id)
-    from mercato.modules.customers.models import CustomerEntity
-
     entities = {e.id: e for e in (await session.execute(select(CustomerEntity).where(
         CustomerEntity.id.in_(ids)))).scalars()}
     for row, item in zip(rows, items, strict=True):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 
+from mercato.kernel.commands import CommandRuntime, execute_command
 from mercato.kernel.context import Ctx, parse_uuid
 from mercato.kernel.crud import IdResult, OkResult
-from mercato.kernel.errors import ApiError
+from mercato.kernel.errors import ApiError, zod_issues
 from mercato.kernel.routing import ModuleRouter
+from mercato.kernel.serialize import iso
 from mercato.modules.customers.timeline import queries
 from mercato.modules.customers.timeline.common import validated, viewer_id
 from mercato.modules.customers.timeline.interactions import bridge_activity
@@ -24,6 +28,7 @@ from mercato.modules.customers.timeline.schemas import (
     InteractionListQuery,
     TasksQuery,
     VisibilityBody,
+    as_utc,
 )
 
 router = ModuleRouter("Customers")
@@ -53,8 +58,6 @@ async def update_interaction(request: Request, ctx: Ctx) -> Response:
     body = await json_body(request)
     await interaction_lock(ctx, body.get("id"))
     if parse_uuid(body.get("id")):
-        from mercato.kernel.commands import CommandRuntime
-
         await bridge_activity(await CommandRuntime.from_request(ctx), body.get("id"))
     _, headers = await run(ctx, "customers.interactions.update", body)
     return ok(headers)
@@ -80,9 +83,6 @@ async def _status_change(request: Request, ctx: Ctx, command: str, schema: type)
     payload = {"id": str(model.id)}
     occurred = getattr(model, "occurred_at", None)
     if occurred is not None:
-        from mercato.kernel.serialize import iso
-        from mercato.modules.customers.timeline.schemas import as_utc
-
         payload["occurred_at"] = iso(as_utc(occurred))
     _, headers = await run(ctx, command, payload)
     return ok(headers)
@@ -121,12 +121,6 @@ async def interaction_tasks(request: Request, ctx: Ctx) -> Response:
 @router.patch("/customers/interactions/{id}/visibility", features=["customers.email.compose"],
               summary="Flip an e-mail between private and shared")
 async def interaction_visibility(id: str, request: Request, ctx: Ctx) -> Response:  # noqa: A002
-    import json as _json
-
-    from pydantic import ValidationError
-
-    from mercato.kernel.errors import zod_issues
-
     rid = parse_uuid(id)
     if rid is None:
         raise ApiError(400, "Invalid interaction id")
@@ -134,10 +128,10 @@ async def interaction_visibility(id: str, request: Request, ctx: Ctx) -> Respons
     if viewer is None or ctx.tenant_id is None:
         raise ApiError(401, "Unauthorized")
     try:
-        raw = _json.loads(await request.body() or b"{}")
+        raw = json.loads(await request.body() or b"{}")
         body = VisibilityBody.model_validate(raw)
     except ValidationError as exc:
-        raise ApiError(422, _json.dumps(zod_issues(exc.errors(include_url=False)), indent=2)) from None
+        raise ApiError(422, json.dumps(zod_issues(exc.errors(include_url=False)), indent=2)) from None
     except ValueError:
         raise ApiError(422, "Invalid JSON body") from None
     row = await ctx.session.get(CustomerInteraction, rid)
@@ -147,8 +141,6 @@ async def interaction_visibility(id: str, request: Request, ctx: Ctx) -> Respons
     previous = row.visibility or "private"
     if (row.visibility or "private") == body.visibility:
         return JSONResponse({"ok": True, "changed": False})
-    from mercato.kernel.commands import CommandRuntime, execute_command
-
     rt = await CommandRuntime.from_request(ctx)
     rt.organization_ids = None  # the author may flip their e-mail in any organization of the tenant
     await execute_command(rt, "customers.interactions.update", {"id": str(rid), "visibility": body.visibility})

@@ -8,11 +8,13 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import Field, create_model
 
-from mercato.kernel.context import Ctx, RequestContext
+from mercato.kernel.context import Ctx, RequestContext, parse_uuid
 from mercato.kernel.crud import CrudResource, Filter, IdResult, ListQuery
 from mercato.kernel.routing import ModuleRouter
 from mercato.modules.customers.models import CustomerTag
+from mercato.modules.customers.service.common import pg_ts
 from mercato.modules.customers.timeline.common import deal_titles
 from mercato.modules.customers.timeline.models import CustomerAddress, CustomerComment
 from mercato.modules.customers.timeline.records import ADDRESSES, COMMENTS, TAGS
@@ -25,8 +27,6 @@ MANAGE = ["customers.activities.manage"]
 
 
 def _pg_text(value: Any) -> Any:
-    from mercato.modules.customers.service.common import pg_ts
-
     if not isinstance(value, str):
         return value
     try:
@@ -51,8 +51,6 @@ class CommentResource(CrudResource):
             return response
         payload = json.loads(response.body)
         items = payload.get("items") or []
-        from mercato.kernel.context import parse_uuid
-
         titles = await deal_titles(ctx.session, [parse_uuid(i.get("deal_id")) for i in items])
         for item in items:
             if item.get("deal_id"):
@@ -84,8 +82,6 @@ class TagResource(CrudResource):
     """Tags list with its own default page size (100)."""
 
     def list_query_model(self) -> type[ListQuery]:
-        from pydantic import Field, create_model
-
         return create_model("CustomersTagsListQuery", __base__=super().list_query_model(),
                             pageSize=(int, Field(100, ge=1, le=100, description="Items per page (max 100)")))
 

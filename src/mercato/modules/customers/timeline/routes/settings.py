@@ -15,10 +15,13 @@ from mercato.kernel.errors import ApiError
 from mercato.kernel.routing import ModuleRouter
 from mercato.kernel.serialize import iso
 from mercato.modules.customers.models import CustomerDeal, CustomerDictionaryEntry, CustomerEntity
+from mercato.modules.customers.service.common import dec
 from mercato.modules.customers.timeline import dictionaries as dic
 from mercato.modules.customers.timeline.common import parse_or
 from mercato.modules.customers.timeline.models import CustomerDictionaryKindSetting
+from mercato.modules.customers.timeline.queries import task_rows
 from mercato.modules.customers.timeline.routes.common import json_body, run
+from mercato.modules.customers.timeline.schemas import TasksQuery
 
 router = ModuleRouter("Customers")
 E = CustomerDictionaryEntry
@@ -360,9 +363,6 @@ def _widget(name: str) -> list[str]:
 
 @router.get("/customers/dashboard/widgets/customer-todos", features=_widget("todos"), summary="Customer todos widget")
 async def widget_todos(request: Request, ctx: Ctx) -> Response:
-    from mercato.modules.customers.timeline.queries import task_rows
-    from mercato.modules.customers.timeline.schemas import TasksQuery
-
     q, _ = await _widget_scope(ctx, request)
     unified = getattr(ctx.app.state, "customers_unified_interactions", False)
     page = await task_rows(ctx, TasksQuery(page=1, page_size=q.limit), legacy_only=not unified)
@@ -395,8 +395,6 @@ async def widget_new_customers(request: Request, ctx: Ctx) -> Response:
 
 @router.get("/customers/dashboard/widgets/new-deals", features=_widget("new-deals"), summary="New deals widget")
 async def widget_new_deals(request: Request, ctx: Ctx) -> Response:
-    from mercato.modules.customers.service.common import dec
-
     q, orgs = await _widget_scope(ctx, request)
     where = [CustomerDeal.tenant_id == ctx.tenant_id, CustomerDeal.deleted_at.is_(None)]
     if orgs is not None:

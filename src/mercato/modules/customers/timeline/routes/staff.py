@@ -276,7 +276,8 @@ async def unassign_label(request: Request, ctx: Ctx) -> Response:
 @router.get("/customers/assignable-staff", features=["customers.roles.view"],
             summary="Deprecated: redirects to the staff endpoint", status_code=308)
 async def assignable_staff(request: Request, ctx: Ctx) -> Response:
-    base = str(ctx.settings.APP_URL if hasattr(ctx.settings, "APP_URL") else request.base_url).rstrip("/")
+    # the server's own base URL (APP_URL), not the Host the client used (contract §5.13)
+    base = str(getattr(ctx.settings, "app_url", None) or request.base_url).rstrip("/")
     query = request.url.query
     location = f"{base}/api/staff/team-members/assignable" + (f"?{query}" if query else "")
     return Response(status_code=308, headers={"location": location})
