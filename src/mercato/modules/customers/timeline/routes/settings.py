@@ -342,7 +342,7 @@ class WidgetQuery(BaseModel):
 
 async def _widget_scope(ctx: RequestContext, request: Request) -> tuple[WidgetQuery, list[Any] | None]:
     q = parse_or(WidgetQuery, dict(request.query_params), 400, "Invalid query parameters")
-    if q.organizationId is not None and parse_uuid(q.organizationId) is None:
+    if any(raw is not None and parse_uuid(raw) is None for raw in (q.organizationId, q.tenantId)):
         raise ApiError(400, "Invalid query parameters")
     if ctx.tenant_id is None:
         raise ApiError(400, "Tenant context is required")
