@@ -5,24 +5,36 @@ from mercato.kernel.module import EventDecl, Feature, Module
 
 def _routers():  # noqa: ANN202
     from mercato.modules.customers.routes import routers
+    from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
 
-    return routers()
+    return timeline.routers() + routers()
 
 
 def _setup(ctx):  # noqa: ANN001, ANN202
     from mercato.modules.customers.setup import setup_tenant
+    from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
 
-    return setup_tenant(ctx)
+    async def both() -> None:
+        await setup_tenant(ctx)
+        await timeline.setup(ctx)
+    return both()
 
 
 def _demo(ctx):  # noqa: ANN001, ANN202
     from mercato.modules.customers.demo import seed_demo
+    from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
 
-    return seed_demo(ctx)
+    async def both() -> None:
+        await seed_demo(ctx)
+        await timeline.demo(ctx)
+    return both()
 
 
 def _configure(app) -> None:  # noqa: ANN001
     from mercato.modules.customers.service import bulk  # noqa: F401  (registers the bulk jobs)
+    from mercato.modules.customers.timeline import manifest as timeline  # local wiring of part 2
+
+    timeline.configure(app)
 
 
 def _indexables() -> list:
@@ -68,6 +80,12 @@ EVENTS = [
               category="crud", client_broadcast=True)
     for action in ("created", "updated", "deleted")
 ]
+
+from mercato.modules.customers.timeline import manifest as _timeline  # noqa: E402  local wiring of part 2
+from mercato.modules.customers.timeline import models as _timeline_models  # noqa: E402, F401
+
+FEATURES += _timeline.FEATURES
+EVENTS += _timeline.EVENTS
 
 module = Module(
     id="customers",

@@ -1,0 +1,1 @@
+"""HTTP routes of the customers timeline (thin: parse -> command/service -> shape)."""
