@@ -71,7 +71,7 @@ async def test_kind_settings_and_sort_modes(admin, employee) -> None:  # noqa: A
     listed = {i["kind"]: i for i in (await admin.get(f"{DICT}/kind-settings")).json()["items"]}
     assert listed[kind]["sortOrder"] == 0
     bad = await admin.patch(f"{DICT}/kind-settings", json={"kind": kind, "selectionMode": "many"})
-    assert bad.status_code == 500 and bad.json() == {"error": "Failed to update kind setting"}
+    assert bad.status_code == 400 and bad.json() == {"error": "Failed to update kind setting"}
     res = await admin.patch("/api/customers/settings/dictionary-sort-modes",
                             json={"dictionarySortModes": {"sources": "label_desc"}})
     assert res.json()["dictionarySortModes"]["sources"] == "label_desc"

@@ -178,7 +178,7 @@ async def patch_kind_setting(request: Request, ctx: Ctx) -> Response:
     org = await _org(ctx)
     if org is None:
         raise ApiError(400, "Organization context is required")
-    model = parse_or(KindSettingBody, body, 500, "Failed to update kind setting")
+    model = parse_or(KindSettingBody, body, 400, "Failed to update kind setting")
     values = {"selection_mode": model.selectionMode, "visible_in_tags": model.visibleInTags,
               "sort_order": model.sortOrder}
     result, headers = await run(ctx, "customers.dictionaryKindSettings.upsert", {

@@ -177,7 +177,7 @@ async def list_labels(request: Request, ctx: Ctx) -> Response:
         if page < 1 or not 1 <= size <= 100:
             raise ValueError
     except ValueError:
-        raise ApiError(500, "Failed to load labels") from None
+        raise ApiError(400, "Failed to load labels") from None
     org = await _label_org(ctx, params.get("organizationId"))
     if org is None:
         raise ApiError(400, "Organization context is required")
@@ -211,10 +211,10 @@ async def create_label(request: Request, ctx: Ctx) -> Response:
     try:
         body = LabelBody.model_validate(await json_body(request))
     except ValidationError:
-        raise ApiError(500, "Failed to create label") from None
+        raise ApiError(400, "Failed to create label") from None
     slug = body.slug or slugify(body.label)
     if not slug:
-        raise ApiError(500, "Failed to create label")
+        raise ApiError(400, "Failed to create label")
     org = await _label_org(ctx, body.organizationId)
     if org is None:
         raise ApiError(400, "Organization context is required")
@@ -232,7 +232,7 @@ async def _label_assignment(ctx: RequestContext, request: Request, failure: str)
         if label_id is None or entity_id is None:
             raise ValueError
     except (ValidationError, ValueError):
-        raise ApiError(500, failure) from None
+        raise ApiError(400, failure) from None
     org = await _label_org(ctx, body.organizationId)
     entity = (await ctx.session.execute(select(CustomerEntity).where(
         CustomerEntity.id == entity_id, CustomerEntity.tenant_id == ctx.tenant_id,
