@@ -199,6 +199,14 @@ class RequestContext:
             return []
         return granted_features(acl, self.registry.feature_owner(), self.registry.enabled_ids)
 
+    async def flag(self, identifier: str, default: bool = False) -> bool:
+        """A boolean feature toggle for the caller's tenant (provider `feature_flags`); `default` when unknown."""
+        provider = self.registry.provider("feature_flags")
+        if provider is None or self.tenant_id is None:
+            return default
+        value = await provider(self.session, identifier, self.tenant_id)
+        return default if value is None else bool(value)
+
     async def require_features(self, *required: str) -> None:
         if not await self.has_features(list(required)):
             raise ApiError(403, "Forbidden", requiredFeatures=list(required))

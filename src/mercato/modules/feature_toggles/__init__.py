@@ -15,6 +15,12 @@ def _setup(ctx):  # noqa: ANN001, ANN202
     return seed_defaults(ctx)
 
 
+def _flag_value(session, identifier, tenant_id):  # noqa: ANN001, ANN202
+    from mercato.modules.feature_toggles.service import flag_value
+
+    return flag_value(session, identifier, tenant_id)
+
+
 module = Module(
     id="feature_toggles",
     title="Feature Toggles",
@@ -32,5 +38,6 @@ module = Module(
     routers=_routers,
     models="mercato.modules.feature_toggles.models",
     setup=_setup,
+    providers={"feature_flags": _flag_value},
     order=60,
 )

@@ -355,3 +355,12 @@ async def resolve(session: AsyncSession, identifier: str, tenant_id: uuid.UUID, 
 def _failure(code: str, message: str, identifier: str, expected: str, actual: str, source: str, resolution: dict) -> dict:
     return {"ok": False, "error": {"code": code, "message": message, "identifier": identifier, "expectedType": expected,
                                    "actualType": actual, "source": source}, "resolution": resolution}
+
+
+async def flag_value(session: AsyncSession, identifier: str, tenant_id: uuid.UUID) -> Any:
+    """Resolved value of a toggle for a tenant (override, else default); None when the toggle does not exist.
+    Registered as the kernel's `feature_flags` provider so other modules can read flags without HTTP."""
+    status, body = await resolve(session, identifier, tenant_id, "boolean")
+    if status != 200:
+        return None
+    return body["value"]

@@ -72,6 +72,17 @@ async def test_legacy_activity_rows_are_bridged_on_write(app, admin) -> None:  #
     assert res.headers["deprecation"] == "true"
 
 
+async def set_flag(admin, identifier: str, value: bool | None) -> None:  # noqa: ANN001
+    """Tenant override of a feature toggle through its API (None removes the override)."""
+    items = (await admin.get("/api/feature_toggles/global", params={"search": identifier, "pageSize": 100})).json()["items"]
+    toggle_id = next(t["id"] for t in items if t["identifier"] == identifier)
+    body = {"toggleId": toggle_id, "isOverride": value is not None}
+    if value is not None:
+        body["overrideValue"] = value
+    res = await admin.put("/api/feature_toggles/overrides", json=body)
+    assert res.status_code == 200, res.text
+
+
 async def test_unified_mode_and_disabled_adapters(app, admin) -> None:  # noqa: ANN001
     person = await create_person(admin)
     direct = (await admin.post(BASE, json={"entityId": person, "interactionType": "meeting", "title": "Direct",
@@ -79,15 +90,18 @@ async def test_unified_mode_and_disabled_adapters(app, admin) -> None:  # noqa: 
     await admin.post(BASE, json={"entityId": person, "interactionType": "task", "title": "Hidden task"})
     legacy = (await admin.get("/api/customers/activities", params={"entityId": person})).json()
     assert legacy["items"] == []  # legacy mode lists only bridge-created interactions
-    app.state.customers_unified_interactions = True
+    await set_flag(admin, "customers.interactions.unified", True)
     try:
         unified = (await admin.get("/api/customers/activities", params={"entityId": person})).json()
         assert [(i["id"], i["subject"], i["occurredAt"]) for i in unified["items"]] == [
             (direct, "Direct", "2030-02-01T10:00:00.000Z")]
         assert unified["total"] == 1 and unified["totalPages"] == 1
+        detail = (await admin.get(f"/api/customers/people/{person}")).json()
+        assert detail["interactionMode"] == "canonical"
     finally:
-        app.state.customers_unified_interactions = False
-    app.state.customers_legacy_adapters = False
+        await set_flag(admin, "customers.interactions.unified", None)
+    assert (await admin.get(f"/api/customers/people/{person}")).json()["interactionMode"] == "legacy"
+    await set_flag(admin, "customers.interactions.legacy-adapters", False)
     try:
         res = await admin.get("/api/customers/activities")
         assert res.status_code == 410 and res.headers["deprecation"] == "true"
@@ -95,4 +109,4 @@ async def test_unified_mode_and_disabled_adapters(app, admin) -> None:  # noqa: 
         assert (await admin.post("/api/customers/todos", json={})).status_code == 410
         assert (await admin.get("/api/customers/interactions/tasks")).status_code == 200
     finally:
-        app.state.customers_legacy_adapters = True
+        await set_flag(admin, "customers.interactions.legacy-adapters", None)

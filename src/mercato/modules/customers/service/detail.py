@@ -116,8 +116,18 @@ async def _tags(ctx: RequestContext, entity_id: uuid.UUID) -> list[dict[str, Any
     return [{"id": str(t.id), "label": t.label, "color": t.color} for t in rows.scalars()]
 
 
-def _interaction_mode(ctx: RequestContext) -> str:
-    flag = getattr(ctx.app.state, "customers_unified_interactions", False)
+async def _timeline(ctx: RequestContext, entity: CustomerEntity, include: set[str]) -> dict[str, Any]:
+    """Part-2 sections (addresses, comments, activities, interactions, todos) and their counts."""
+    from mercato.modules.customers.timeline.service import load_relations
+
+    viewer_id = None if ctx.auth is None or ctx.auth.is_api_key else ctx.user_id
+    relations = await load_relations(ctx.session, [entity.id], include, viewer=viewer_id, registry=ctx.registry,
+                                     tenant_id=entity.tenant_id)
+    return relations[entity.id]
+
+
+async def _interaction_mode(ctx: RequestContext) -> str:
+    flag = await ctx.flag("customers.interactions.unified", False)
     return "canonical" if flag else "legacy"
 
 
@@ -142,9 +152,10 @@ async def person_detail(ctx: RequestContext, raw_id: str, include: set[str]) -> 
         .where(CustomerDealPerson.person_entity_id == entity.id, CustomerDeal.deleted_at.is_(None))
         .order_by(CustomerDeal.created_at.desc()))).scalars())
     tags = await _tags(ctx, entity.id)
+    timeline = await _timeline(ctx, entity, include)
     deals = [deal_summary(d) for d in deal_rows] if "deals" in include else []
     payload: dict[str, Any] = {
-        "interactionMode": _interaction_mode(ctx),
+        "interactionMode": await _interaction_mode(ctx),
         "person": entity_core(entity),
         "profile": None if profile is None else {
             "id": str(profile.id), "firstName": profile.first_name, "lastName": profile.last_name,
@@ -156,14 +167,13 @@ async def person_detail(ctx: RequestContext, raw_id: str, include: set[str]) -> 
         },
         "customFields": {k: v for k, v in custom.get(entity.id, {}).items() if v is not None and v != []},
         "tags": tags,
-        **{section: [] for section in PART2_SECTIONS},
+        **{section: timeline[section] for section in PART2_SECTIONS},
         "deals": deals,
         "isPrimary": any(c["isPrimary"] for c in companies),
         "companies": companies,
         "company": {"id": primary["id"], "displayName": primary["displayName"]} if primary else None,
-        "plannedActivitiesPreview": [],
-        "counts": {"tags": len(tags), "comments": 0, "activities": 0, "interactions": 0, "todos": 0, "addresses": 0,
-                   "deals": len(deal_rows), "companies": len(companies)},
+        "plannedActivitiesPreview": timeline["plannedActivitiesPreview"],
+        "counts": {"tags": len(tags), **timeline["counts"], "deals": len(deal_rows), "companies": len(companies)},
         "viewer": await viewer(ctx),
     }
     return payload
@@ -181,6 +191,7 @@ async def company_detail(ctx: RequestContext, raw_id: str, include: set[str]) ->
                CustomerDeal.tenant_id == entity.tenant_id, CustomerDeal.organization_id == entity.organization_id)
         .order_by(CustomerDeal.created_at.desc()))).scalars())
     tags = await _tags(ctx, entity.id)
+    timeline = await _timeline(ctx, entity, include)
     people = await company_people_rows(ctx, entity, include_legacy=True) if "people" in include else None
     active_links = (await session.execute(select(func.count()).select_from(CustomerPersonCompanyLink).where(
         CustomerPersonCompanyLink.company_entity_id == entity.id, CustomerPersonCompanyLink.deleted_at.is_(None)))).scalar_one()
@@ -195,7 +206,7 @@ async def company_detail(ctx: RequestContext, raw_id: str, include: set[str]) ->
         return float(sum((d.value_amount or 0) for d in rows))
 
     return {
-        "interactionMode": _interaction_mode(ctx),
+        "interactionMode": await _interaction_mode(ctx),
         "company": entity_core(entity),
         "profile": None if profile is None else {
             "id": str(profile.id), "legalName": profile.legal_name, "brandName": profile.brand_name,
@@ -204,15 +215,15 @@ async def company_detail(ctx: RequestContext, raw_id: str, include: set[str]) ->
         },
         "customFields": {k: v for k, v in custom.get(entity.id, {}).items() if v is not None and v != []},
         "tags": tags,
-        **{section: [] for section in PART2_SECTIONS},
+        **{section: timeline[section] for section in PART2_SECTIONS},
         "deals": [deal_summary(d, closure=False) for d in deal_rows] if "deals" in include else [],
         "people": people or [],
-        "plannedActivitiesPreview": [],
-        "counts": {"tags": len(tags), "comments": 0, "activities": 0, "interactions": 0, "todos": 0,
-                   "deals": len(deal_rows), "people": len(people) if people is not None else active_links, "addresses": 0},
+        "plannedActivitiesPreview": timeline["plannedActivitiesPreview"],
+        "counts": {"tags": len(tags), **timeline["counts"], "deals": len(deal_rows),
+                   "people": len(people) if people is not None else active_links},
         "kpis": {
             "activeDealsCount": len(active), "activeDealsValue": total(active), "dealCurrency": currency,
-            "activityCount": 0, "activityTrend": None, "ltvValue": total(won), "completedDealsCount": len(won),
+            "activityCount": timeline["counts"]["activities"], "activityTrend": None, "ltvValue": total(won), "completedDealsCount": len(won),
             "clientTenureYears": None,
         },
         "viewer": await viewer(ctx),

@@ -258,7 +258,7 @@ async def _legacy_todo_rows(ctx: RequestContext, q: TasksQuery) -> dict[str, Any
 async def list_activities(ctx: RequestContext, q: ActivityListQuery) -> dict[str, Any]:
     """Activities (§5.1): unified mode reads non-task interactions; legacy mode merges stored activities with
     bridge-created interactions."""
-    if getattr(ctx.app.state, "customers_unified_interactions", False):
+    if await ctx.flag("customers.interactions.unified", False):
         return await _unified_activities(ctx, q)
     window = min(2000, max(q.page_size, q.page * q.page_size + q.page_size))
     desc = q.sort_dir == "desc"

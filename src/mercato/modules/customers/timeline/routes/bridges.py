@@ -112,7 +112,7 @@ def _todo_fields(custom: dict[str, Any] | None) -> dict[str, Any]:
 async def list_todos(request: Request, ctx: Ctx) -> Response:
     async def handle() -> Response:
         q = validated(TasksQuery, dict(request.query_params))
-        unified = getattr(ctx.app.state, "customers_unified_interactions", False)
+        unified = await ctx.flag("customers.interactions.unified", False)
         return JSONResponse(await queries.task_rows(ctx, q, legacy_only=not unified))
     return await deprecated(ctx, handle)
 

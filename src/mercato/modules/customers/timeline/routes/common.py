@@ -37,7 +37,7 @@ async def deprecated(ctx: RequestContext, handler: Callable[[], Awaitable[Respon
     try:
         if ctx.tenant_id is None:
             raise ApiError(401, "Unauthorized")
-        if not getattr(ctx.app.state, "customers_legacy_adapters", True):
+        if not await ctx.flag("customers.interactions.legacy-adapters", True):
             raise ApiError(410, "This legacy adapter has been disabled. Use /api/customers/interactions instead.")
         response = await handler()
     except ApiError as exc:

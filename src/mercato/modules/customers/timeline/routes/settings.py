@@ -364,7 +364,7 @@ def _widget(name: str) -> list[str]:
 @router.get("/customers/dashboard/widgets/customer-todos", features=_widget("todos"), summary="Customer todos widget")
 async def widget_todos(request: Request, ctx: Ctx) -> Response:
     q, _ = await _widget_scope(ctx, request)
-    unified = getattr(ctx.app.state, "customers_unified_interactions", False)
+    unified = await ctx.flag("customers.interactions.unified", False)
     page = await task_rows(ctx, TasksQuery(page=1, page_size=q.limit), legacy_only=not unified)
     items = [{"id": r["id"], "todoId": r["todoId"], "todoSource": r["todoSource"], "todoTitle": r["todoTitle"],
               "createdAt": r["createdAt"], "organizationId": r["organizationId"],
