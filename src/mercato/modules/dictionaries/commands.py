@@ -303,6 +303,8 @@ class SetDefaultEntry(Command):
                 "previousDefaultIds": [str(r.id) for r in cleared]}
 
     def build_log(self, rt: CommandRuntime, input: Any, result: Any, before: Any, after: Any) -> LogMeta:  # noqa: A002
+        if result["wasDefault"] and not result["previousDefaultIds"]:
+            return LogMeta(skip_log=True)  # nothing changed: no action to undo
         return LogMeta(action_label="Set default dictionary entry", resource_kind=DICTIONARY_KIND,
                        resource_id=result["dictionaryId"],
                        snapshot_before={"defaultEntryIds": result["previousDefaultIds"] + (
