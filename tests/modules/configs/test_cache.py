@@ -149,3 +149,28 @@ async def test_memory_cache_ttl_and_partitions() -> None:
     assert await cache.get("t1", "k") is None and await cache.get(None, "k") == 2
     assert await cache.keys("t1") == [] and await cache.keys(None) == ["k"]
     assert await cache.clear(None) == 1
+
+
+async def test_redis_cache_partitions() -> None:
+    import os
+
+    import pytest
+
+    from mercato.modules.configs.cache import RedisCache
+
+    cache = RedisCache(os.environ.get("MERCATO_TEST_REDIS", "redis://127.0.0.1:6379/15"), prefix=f"om:test:{stamp()}")
+    try:
+        try:
+            await cache.set("t1", "crud|a|GET|/api/a|x", {"v": 1}, ttl=30)
+        except Exception as exc:  # noqa: BLE001
+            pytest.skip(f"Redis not reachable: {exc}")
+        await cache.set("t2", "k*[x]", 2)
+        await cache.set(None, "g", 3)
+        assert await cache.keys("t1") == ["crud|a|GET|/api/a|x"] and await cache.keys("t2") == ["k*[x]"]
+        assert await cache.get("t1", "crud|a|GET|/api/a|x") == {"v": 1}
+        assert await cache.clear("t2") == 1 and await cache.keys("t2") == []
+        assert await cache.delete("t1", ["crud|a|GET|/api/a|x", "missing"]) == 1
+        assert await cache.get(None, "g") == 3
+    finally:
+        await cache.clear(None)
+        await cache.close()

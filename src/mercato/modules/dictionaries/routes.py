@@ -90,10 +90,6 @@ def _errors(**codes: str) -> dict[int | str, dict[str, Any]]:
     return {int(code[1:]): {"description": text, "model": _Error} for code, text in codes.items()}
 
 
-PATH_DOC = {"parameters": [{"name": "dictionaryId", "in": "path", "required": True, "schema": {"type": "string",
-                                                                                                 "format": "uuid"}}]}
-
-
 # -- parsing helpers ---------------------------------------------------------------------------------
 
 
