@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, Index, String, Table, text
+from sqlalchemy import Index, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.kernel.db import Base, IdMixin, JSONType, UTCDateTime, utcnow
+from mercato.kernel.db import Base, IdMixin, JSONType, utcnow
 
 
 class Notification(IdMixin, Base):
@@ -53,25 +53,5 @@ class Notification(IdMixin, Base):
     organization_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
 
 
-# The delivery settings live in the configs module's `module_configs` key/value table. Until that module
-# exists, this declares the table with the contract's columns (reused as-is when already declared).
-if "module_configs" in Base.metadata.tables:
-    module_configs = Base.metadata.tables["module_configs"]
-else:
-    module_configs = Table(
-        "module_configs",
-        Base.metadata,
-        Column("id", Base.type_annotation_map[uuid.UUID], primary_key=True, default=uuid.uuid4),
-        Column("module_id", String, nullable=False),
-        Column("name", String, nullable=False),
-        Column("value_json", JSONType, nullable=True),
-        Column("organization_id", Base.type_annotation_map[uuid.UUID], nullable=True),
-        Column("tenant_id", Base.type_annotation_map[uuid.UUID], nullable=True),
-        Column("created_at", UTCDateTime, nullable=False, default=utcnow),
-        Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
-        Index("module_configs_global_unique", "module_id", "name", unique=True,
-              postgresql_where=text("tenant_id IS NULL"), sqlite_where=text("tenant_id IS NULL")),
-        Index("module_configs_scoped_unique", "module_id", "name", "tenant_id", unique=True,
-              postgresql_where=text("tenant_id IS NOT NULL"), sqlite_where=text("tenant_id IS NOT NULL")),
-        Index("module_configs_module_idx", "module_id"),
-    )
+# The delivery settings live in the configs module's `module_configs` key/value table.
+from mercato.modules.configs.models import module_configs  # noqa: E402, F401
