@@ -189,7 +189,7 @@ def _date_trunc(col: Any, granularity: str, dialect: str) -> ColumnElement:
     if granularity == "year":
         return func.strftime("%Y-01-01 00:00:00", col)
     month = cast(func.strftime("%m", col), Integer)
-    first = ((month - 1) / 3) * 3 + 1  # integer division on SQLite integers
+    first = ((month - 1) // 3) * 3 + 1
     return func.strftime("%Y-", col).op("||")(func.printf("%02d", first)).op("||")(literal("-01 00:00:00"))
 
 
