@@ -92,11 +92,11 @@ async def test_role_widgets_errors(app, admin, superadmin) -> None:  # noqa: ANN
     assert (await admin.put(ROLES, json={"roleId": foreign_role, "widgetIds": [KPI]})).status_code == 404
     res = await superadmin.get(ROLES, params={"roleId": foreign_role, "tenantId": tenant, "organizationId": org})
     assert res.status_code == 200 and res.json()["scope"] == {"tenantId": tenant, "organizationId": org}
-    # a non-super-admin's scope parameters are ignored
+    # a non-super-admin naming another tenant is refused; another organization is ignored (token scope wins)
     res = await other.get(ROLES, params={"roleId": foreign_role, "tenantId": app.state.seeded["tenantId"]})
-    assert res.status_code in (200, 403)
-    if res.status_code == 200:
-        assert res.json()["scope"] == {"tenantId": tenant, "organizationId": org}
+    assert res.status_code == 403
+    res = await other.get(ROLES, params={"roleId": foreign_role, "organizationId": app.state.seeded["organizationId"]})
+    assert res.status_code == 200 and res.json()["scope"] == {"tenantId": tenant, "organizationId": org}
 
 
 async def test_user_widgets_round_trip(app, admin) -> None:  # noqa: ANN001

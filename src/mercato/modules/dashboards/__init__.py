@@ -24,7 +24,7 @@ def _widgets() -> list:
 
 module = Module(
     id="dashboards",
-    title="Dashboards",
+    title="Admin Dashboard",  # routes carry the seed's section tag "Dashboards"
     description="Admin dashboard layouts, widget assignment and analytics aggregation.",
     features=[
         Feature("dashboards.view", "View dashboard"),

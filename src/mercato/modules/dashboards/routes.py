@@ -34,6 +34,10 @@ ASSIGN = ["dashboards.admin.assign-widgets"]
 ANALYTICS = ["analytics.view"]
 
 
+NOT_FOUND = {404: {"description": "Role or user not found (or outside the caller's tenant)"}}
+ITEM_NOT_FOUND = {404: {"description": "Layout or layout item not found"}}
+
+
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
     schema = _inline_refs(model.model_json_schema(by_alias=True))
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
@@ -119,7 +123,7 @@ async def put_layout(request: Request, ctx: Ctx) -> dict:
     return {"ok": True}
 
 
-@router.patch("/dashboards/layout/{itemId}", features=CONFIGURE, summary="Update a dashboard layout item",
+@router.patch("/dashboards/layout/{itemId}", features=CONFIGURE, summary="Update a dashboard layout item", responses=ITEM_NOT_FOUND,
               description="Adjusts the size or settings for a single widget within the dashboard layout.",
               openapi_extra=body_doc(LayoutItemPatch))
 async def patch_layout_item(itemId: str, request: Request, ctx: Ctx) -> dict:  # noqa: N803
@@ -169,7 +173,7 @@ def _scope_body(tenant: Any, org: Any) -> dict[str, Any]:
     return {"tenantId": str(tenant) if tenant else None, "organizationId": str(org) if org else None}
 
 
-@router.get("/dashboards/roles/widgets", features=ASSIGN, summary="Fetch widget assignments for a role",
+@router.get("/dashboards/roles/widgets", features=ASSIGN, summary="Fetch widget assignments for a role", responses=NOT_FOUND,
             description="Returns the widgets explicitly assigned to the given role together with the evaluation scope.",
             openapi_extra=query_doc("roleId", "tenantId", "organizationId", required="roleId"))
 async def get_role_widgets(request: Request, ctx: Ctx) -> dict:
@@ -186,7 +190,7 @@ async def get_role_widgets(request: Request, ctx: Ctx) -> dict:
             "scope": _scope_body(tenant, org)}
 
 
-@router.put("/dashboards/roles/widgets", features=ASSIGN, summary="Update widgets assigned to a role",
+@router.put("/dashboards/roles/widgets", features=ASSIGN, summary="Update widgets assigned to a role", responses=NOT_FOUND,
             description="Persists the widget list for a role within the provided tenant and organization scope.",
             openapi_extra=body_doc(RoleWidgetsIn))
 async def put_role_widgets(request: Request, ctx: Ctx) -> dict:
@@ -202,7 +206,7 @@ async def put_role_widgets(request: Request, ctx: Ctx) -> dict:
     return {"ok": True, "widgetIds": widget_ids}
 
 
-@router.get("/dashboards/users/widgets", features=ASSIGN, summary="Read widget overrides for a user",
+@router.get("/dashboards/users/widgets", features=ASSIGN, summary="Read widget overrides for a user", responses=NOT_FOUND,
             description="Returns the widgets inherited and explicitly configured for the requested user within the current scope.",
             openapi_extra=query_doc("userId", "tenantId", "organizationId", required="userId"))
 async def get_user_widgets(request: Request, ctx: Ctx) -> dict:
@@ -222,7 +226,7 @@ async def get_user_widgets(request: Request, ctx: Ctx) -> dict:
             "hasCustom": override, "effectiveWidgetIds": [w.id for w in effective], "scope": _scope_body(tenant, org)}
 
 
-@router.put("/dashboards/users/widgets", features=ASSIGN, summary="Update user-specific dashboard widgets",
+@router.put("/dashboards/users/widgets", features=ASSIGN, summary="Update user-specific dashboard widgets", responses=NOT_FOUND,
             description="Sets the widget override mode and allowed widgets for a user. Passing `mode: inherit` clears overrides.",
             openapi_extra=body_doc(UserWidgetsIn))
 async def put_user_widgets(request: Request, ctx: Ctx) -> dict:
