@@ -1,6 +1,7 @@
 """Module `customers`: the CRM core — people, companies, deals, pipelines and stages."""
 
 from mercato.kernel.module import EventDecl, Feature, Module
+from mercato.modules.customers import analytics
 
 
 def _routers():  # noqa: ANN202
@@ -108,6 +109,7 @@ module = Module(
     models="mercato.modules.customers.models",
     setup=_setup,
     demo=_demo,
-    providers={"configure": _configure, "indexable": _indexables()},
+    providers={"configure": _configure, "indexable": _indexables(),
+               "analytics_entities": analytics.analytics_entities, "dashboard_widgets": analytics.dashboard_widgets},
     order=60,
 )
