@@ -218,38 +218,29 @@ async def test_legacy_todo_links_are_listed_and_bridged(app, admin, employee) ->
     assert denied.status_code == 403 and denied.json()["requiredFeatures"] == ["customers.view"]
 
 
-async def test_widget_endpoints_with_dashboards_enabled(app, superadmin, admin) -> None:  # noqa: ANN001
-    """The widgets need `dashboards.view`; pretend the dashboards module is enabled to exercise the handlers."""
-    registry = app.state.registry
-    added = "dashboards" not in registry.by_id
-    if added:
-        registry.by_id["dashboards"] = object()
-    try:
-        person = await create_person(admin)
-        await admin.post("/api/customers/interactions", json={"entityId": person, "interactionType": "call",
-                                                              "title": "Widget call",
-                                                              "scheduledAt": "2029-06-01T08:00:00Z"})
-        base = "/api/customers/dashboard/widgets"
-        res = await superadmin.get(f"{base}/next-interactions", params={"limit": 20})
-        body = res.json()
-        assert res.status_code == 200 and isinstance(body["now"], str)
-        row = next(i for i in body["items"] if i["id"] == person)
-        assert row["nextInteractionName"] == "Widget call" and row["nextInteractionAt"] == "2029-06-01T08:00:00.000Z"
-        assert set(row) == {"id", "displayName", "kind", "organizationId", "nextInteractionAt", "nextInteractionName",
-                            "nextInteractionIcon", "nextInteractionColor", "ownerUserId"}
-        newest = (await superadmin.get(f"{base}/new-customers", params={"kind": "person", "limit": 1})).json()
-        assert [i["id"] for i in newest["items"]] == [person]
-        deals = (await superadmin.get(f"{base}/new-deals", params={"limit": 2})).json()["items"]
-        assert len(deals) == 2 and set(deals[0]) == {"id", "title", "status", "organizationId", "createdAt",
-                                                     "ownerUserId", "valueAmount", "valueCurrency"}
-        todos = (await superadmin.get(f"{base}/customer-todos")).json()["items"]
-        assert all(set(t) == {"id", "todoId", "todoSource", "todoTitle", "createdAt", "organizationId", "entity"}
-                   for t in todos)
-        for params in ({"limit": 0}, {"limit": 21}, {"tenantId": "nope"}, {"kind": "deal"}):
-            res = await superadmin.get(f"{base}/new-customers", params=params)
-            assert res.status_code == 400 and res.json() == {"error": "Invalid query parameters"}
-        denied = await admin.get(f"{base}/new-customers")
-        assert denied.status_code == 403
-    finally:
-        if added:
-            registry.by_id.pop("dashboards", None)
+async def test_widget_endpoints_with_dashboards_enabled(superadmin, admin) -> None:  # noqa: ANN001
+    """The widgets need `dashboards.view` (module dashboards) plus their own widget feature."""
+    person = await create_person(admin)
+    await admin.post("/api/customers/interactions", json={"entityId": person, "interactionType": "call",
+                                                          "title": "Widget call",
+                                                          "scheduledAt": "2029-06-01T08:00:00Z"})
+    base = "/api/customers/dashboard/widgets"
+    res = await superadmin.get(f"{base}/next-interactions", params={"limit": 20})
+    body = res.json()
+    assert res.status_code == 200 and isinstance(body["now"], str)
+    row = next(i for i in body["items"] if i["id"] == person)
+    assert row["nextInteractionName"] == "Widget call" and row["nextInteractionAt"] == "2029-06-01T08:00:00.000Z"
+    assert set(row) == {"id", "displayName", "kind", "organizationId", "nextInteractionAt", "nextInteractionName",
+                        "nextInteractionIcon", "nextInteractionColor", "ownerUserId"}
+    newest = (await superadmin.get(f"{base}/new-customers", params={"kind": "person", "limit": 1})).json()
+    assert [i["id"] for i in newest["items"]] == [person]
+    deals = (await superadmin.get(f"{base}/new-deals", params={"limit": 2})).json()["items"]
+    assert len(deals) == 2 and set(deals[0]) == {"id", "title", "status", "organizationId", "createdAt",
+                                                 "ownerUserId", "valueAmount", "valueCurrency"}
+    todos = (await superadmin.get(f"{base}/customer-todos")).json()["items"]
+    assert all(set(t) == {"id", "todoId", "todoSource", "todoTitle", "createdAt", "organizationId", "entity"}
+               for t in todos)
+    for params in ({"limit": 0}, {"limit": 21}, {"tenantId": "nope"}, {"kind": "deal"}):
+        res = await superadmin.get(f"{base}/new-customers", params=params)
+        assert res.status_code == 400 and res.json() == {"error": "Invalid query parameters"}
+    assert (await admin.get(f"{base}/new-customers")).status_code == 200  # admin: dashboards.* + customers.*
