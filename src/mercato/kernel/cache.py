@@ -1,4 +1,5 @@
-"""Cross-request caches of authorization data (identity, ACL, organization scope) with immediate invalidation.
+"""Cross-request caches of authorization data (identity, ACL, organization scope, list custom-field keys)
+with immediate invalidation.
 
 Every cached value is keyed by the current "auth epoch": a counter bumped after any transaction that wrote to
 a watched table (users, roles, ACLs, sessions, organizations, tenants...) commits. Modules declare which tables

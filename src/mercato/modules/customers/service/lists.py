@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
+from mercato.kernel import cache
 from mercato.kernel.context import RequestContext, parse_uuid
 from mercato.kernel.errors import ApiError
 from mercato.modules.customers.models import (
@@ -50,6 +51,8 @@ from mercato.modules.customers.service.query import (
 )
 
 E = CustomerEntity
+cache.watch_tables("custom_field_defs")
+_cf_keys = cache.named_cache("customers.cf_keys")
 BASE_COLUMNS = ("id", "display_name", "description", "owner_user_id", "primary_email", "primary_phone", "status",
                 "lifecycle_stage", "source", "next_interaction_at", "next_interaction_name", "next_interaction_ref_id",
                 "next_interaction_icon", "next_interaction_color", "organization_id", "tenant_id", "created_at",
@@ -109,10 +112,16 @@ def _pg_ts(value: datetime) -> str:
 
 
 async def _cf_defs(ctx: RequestContext, entity_ids: list[str], tenant_id: uuid.UUID | None) -> dict[str, list[dict]]:
+    """Custom-field keys per entity, cached per epoch (any write to `custom_field_defs` invalidates them)."""
     provider = custom_fields_provider(ctx)
     if provider is None:
         return {e: [] for e in entity_ids}
-    return {e: await provider.keys(ctx.session, e, tenant_id) for e in entity_ids}
+    out = {}
+    for e in entity_ids:
+        keys = await cache.cached(_cf_keys, ctx.session, (e, tenant_id),
+                                  lambda e=e: provider.keys(ctx.session, e, tenant_id))
+        out[e] = [dict(d) for d in keys]
+    return out
 
 
 def _text_filters(spec: KindSpec, q: Mapping[str, str], P: Any) -> list[Any]:
