@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import uuid
@@ -10,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from mercato.kernel import cache
 from mercato.kernel.db import Database
 from mercato.kernel.errors import install_error_handlers
 from mercato.kernel.events import EventBus
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             hook = module.providers.get("startup")
             if hook:
                 await hook(app)
+        gc.freeze()  # modules, models and routes live forever: keep them out of the collector's scans
         yield
         for module in registry.modules:
             hook = module.providers.get("shutdown")
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     settings.ensure_data_dir()
     app.state.settings = settings
     app.state.registry = registry
+    cache.epochs.configure(settings.redis_url)
     app.state.db = Database(settings.database_url, echo=settings.sql_echo)
     app.state.events = EventBus()
     app.state.rate_limiter = RateLimiter(settings.redis_url, settings.rate_limit_enabled)

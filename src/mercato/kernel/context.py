@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.kernel import cache
 from mercato.kernel.errors import ApiError
 from mercato.kernel.rbac import Acl, acl_allows, granted_features
 
@@ -242,6 +243,7 @@ async def resolve_identity(request: Request, session: AsyncSession) -> IdentityR
 async def get_context(request: Request, session: Session) -> RequestContext:
     ctx = getattr(request.state, "ctx", None)
     if ctx is None:
+        await cache.start_request(session)
         identity = await resolve_identity(request, session)
         ctx = RequestContext(request, session, identity.auth)
         request.state.ctx = ctx

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
 from urllib.parse import unquote
 
 from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.kernel import cache
 from mercato.kernel.context import SELECTED_ORG_COOKIE, SELECTED_TENANT_COOKIE, AuthInfo, IdentityResult, parse_uuid
 from mercato.kernel.db import utcnow
 from mercato.kernel.rbac import ALL_ORGS, Acl
 from mercato.modules.auth.models import AuthSession, Role, RoleAcl, User, UserAcl, UserRole
 from mercato.modules.auth.security import decode_staff_jwt
+
+# invalidate the cached identities/ACLs whenever any of these tables is written (see kernel.cache)
+cache.watch_tables("users", "roles", "user_roles", "role_acls", "user_acls", "sessions")
+_identities = cache.named_cache("auth.identity")
+_acls = cache.named_cache("auth.acl")
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """What the database says about a token's (user, session, tenant, org): cached per auth epoch."""
+
+    auth: AuthInfo | None
+    session_expires_at: datetime | None = None
 
 
 def _bearer(request: Request) -> str | None:
@@ -66,29 +82,39 @@ async def resolve_identity(request: Request, session: AsyncSession) -> IdentityR
     sid = parse_uuid(claims.get("sid"))
     if user_id is None or (sid is None and not legacy):
         return IdentityResult(None, "invalid")
+    key = (user_id, sid, str(claims.get("tenantId")), str(claims.get("orgId")))
+    resolved: _Resolved = await cache.cached(_identities, session, key, lambda: _load_identity(session, user_id, sid, claims))
+    if resolved.auth is None or (resolved.session_expires_at is not None and resolved.session_expires_at <= utcnow()):
+        return IdentityResult(None, "invalid")
+    auth = replace(resolved.auth, roles=list(resolved.auth.roles))
+    if auth.is_super_admin:
+        _apply_selected_scope(request, auth)
+    return IdentityResult(auth, "ok")
+
+
+async def _load_identity(session: AsyncSession, user_id: uuid.UUID, sid: uuid.UUID | None, claims: dict) -> _Resolved:
+    expires_at = None
     if sid is not None:
-        live = await session.execute(
-            select(AuthSession.id).where(
+        live = (await session.execute(
+            select(AuthSession.expires_at).where(
                 AuthSession.id == sid, AuthSession.user_id == user_id, AuthSession.deleted_at.is_(None),
-                AuthSession.expires_at > utcnow(),
             )
-        )
-        if live.first() is None:
-            return IdentityResult(None, "invalid")
+        )).first()
+        if live is None or live[0] <= utcnow():
+            return _Resolved(None)
+        expires_at = live[0]
     user = await session.get(User, user_id)
     if user is None or user.deleted_at is not None:
-        return IdentityResult(None, "invalid")
+        return _Resolved(None)
     if user.tenant_id != parse_uuid(claims.get("tenantId")) or user.organization_id != parse_uuid(claims.get("orgId")):
-        return IdentityResult(None, "invalid")
+        return _Resolved(None)
     roles = [r.name for r in await user_roles(session, user.id, user.tenant_id)]
     auth = AuthInfo(
         sub=str(user.id), sid=str(sid) if sid else None, tenant_id=user.tenant_id, org_id=user.organization_id,
         email=user.email, roles=roles, is_super_admin=await is_global_super_admin(session, user.id), user_id=user.id,
         actor_tenant_id=user.tenant_id, actor_org_id=user.organization_id,
     )
-    if auth.is_super_admin:
-        _apply_selected_scope(request, auth)
-    return IdentityResult(auth, "ok")
+    return _Resolved(auth, expires_at)
 
 
 def _apply_selected_scope(request: Request, auth: AuthInfo) -> None:
@@ -114,6 +140,11 @@ async def load_acl(session: AsyncSession, auth: AuthInfo, tenant_id: uuid.UUID |
     tenant = tenant_id or auth.tenant_id
     if tenant is None:
         return Acl()
+    acl: Acl = await cache.cached(_acls, session, (user_id, tenant), lambda: _load_acl(session, user_id, tenant))
+    return Acl(acl.is_super_admin, list(acl.features), None if acl.organizations is None else list(acl.organizations))
+
+
+async def _load_acl(session: AsyncSession, user_id: uuid.UUID, tenant: uuid.UUID) -> Acl:
     user_acl = (
         await session.execute(
             select(UserAcl).where(UserAcl.user_id == user_id, UserAcl.tenant_id == tenant, UserAcl.deleted_at.is_(None)).limit(1)

@@ -12,9 +12,35 @@ from urllib.parse import unquote
 
 from sqlalchemy import select
 
+from mercato.kernel import cache
 from mercato.kernel.context import SELECTED_TENANT_COOKIE, OrganizationScope, RequestContext, parse_uuid
 from mercato.kernel.rbac import ALL_ORGS
 from mercato.modules.directory.models import Organization
+
+cache.watch_tables("organizations", "tenants")
+_subtrees = cache.named_cache("directory.org_subtrees")
+
+
+async def _org_subtrees(ctx: RequestContext, tenant: uuid.UUID, ids: set[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Live organizations among `ids` with their subtrees (the org first, then its descendants), cached per epoch."""
+
+    async def load() -> dict[uuid.UUID, list[uuid.UUID]]:
+        rows = await ctx.session.execute(
+            select(Organization.id, Organization.descendant_ids).where(
+                Organization.tenant_id == tenant, Organization.deleted_at.is_(None), Organization.id.in_(ids)
+            )
+        )
+        out: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for org_id, descendants in rows:
+            tree = [org_id]
+            for d in descendants or []:
+                did = parse_uuid(d)
+                if did and did not in tree:
+                    tree.append(did)
+            out[org_id] = tree
+        return out
+
+    return await cache.cached(_subtrees, ctx.session, (tenant, frozenset(ids)), load)
 
 
 def _actor(ctx: RequestContext) -> tuple[uuid.UUID | None, uuid.UUID | None]:
@@ -69,25 +95,10 @@ async def resolve_org_scope(
 
     candidates = set(accessible or [])
     candidates.update(i for i in (account_org, concrete_id) if i)
-    orgs: dict[uuid.UUID, Organization] = {}
-    if candidates:
-        rows = await ctx.session.execute(
-            select(Organization).where(
-                Organization.tenant_id == tenant, Organization.deleted_at.is_(None), Organization.id.in_(candidates)
-            )
-        )
-        orgs = {o.id: o for o in rows.scalars()}
+    orgs = await _org_subtrees(ctx, tenant, candidates) if candidates else {}
 
     def subtree(org_id: uuid.UUID | None) -> list[uuid.UUID]:
-        org = orgs.get(org_id) if org_id else None
-        if org is None:
-            return []
-        out = [org.id]
-        for d in org.descendant_ids or []:
-            did = parse_uuid(d)
-            if did and did not in out:
-                out.append(did)
-        return out
+        return list(orgs.get(org_id, ())) if org_id else []
 
     allowed: list[uuid.UUID] | None = None
     if accessible is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
@@ -35,7 +36,9 @@ class CustomerCollection(CrudResource):
     async def list_records(self, ctx: RequestContext, request: Request, query: ListQuery) -> Response:
         await self._scope(ctx, write=False)
         result = await self.lister(ctx, request.query_params)
-        return result if isinstance(result, Response) else JSONResponse(result)
+        if isinstance(result, Response):
+            return result
+        return Response(orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
 
     async def update(self, ctx: RequestContext, request: Request) -> Response:
         tenant, org_ids = await self._scope(ctx, write=True)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
+from mercato.kernel import cache
 from mercato.kernel.context import RequestContext, parse_uuid
 from mercato.kernel.errors import ApiError
 from mercato.modules.customers.models import (
@@ -48,6 +51,8 @@ from mercato.modules.customers.service.query import (
 )
 
 E = CustomerEntity
+cache.watch_tables("custom_field_defs")
+_cf_keys = cache.named_cache("customers.cf_keys")
 BASE_COLUMNS = ("id", "display_name", "description", "owner_user_id", "primary_email", "primary_phone", "status",
                 "lifecycle_stage", "source", "next_interaction_at", "next_interaction_name", "next_interaction_ref_id",
                 "next_interaction_icon", "next_interaction_color", "organization_id", "tenant_id", "created_at",
@@ -84,23 +89,39 @@ async def list_scope(ctx: RequestContext) -> list[uuid.UUID] | None:
 
 
 def _fmt(value: Any) -> Any:
-    from datetime import datetime
-    from decimal import Decimal
-
-    if isinstance(value, datetime):
-        return pg_ts(value)
+    kind = type(value)
+    if value is None or kind is str or kind is bool or kind is int:
+        return value
+    if kind is datetime:
+        return _pg_ts(value)
     if isinstance(value, Decimal):
         return dec(value)
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, datetime):
+        return pg_ts(value)
     return value
 
 
+def _pg_ts(value: datetime) -> str:
+    """`pg_ts` without strftime (hot path: every timestamp of every listed row)."""
+    if value.tzinfo is not UTC:
+        return pg_ts(value)  # type: ignore[return-value]
+    text = value.isoformat(" ")  # 2026-12-03 13:21:44[.114000]+00:00
+    return (text[:19] + text[19:26].rstrip("0") if value.microsecond else text[:19]) + "+00"
+
+
 async def _cf_defs(ctx: RequestContext, entity_ids: list[str], tenant_id: uuid.UUID | None) -> dict[str, list[dict]]:
+    """Custom-field keys per entity, cached per epoch (any write to `custom_field_defs` invalidates them)."""
     provider = custom_fields_provider(ctx)
     if provider is None:
         return {e: [] for e in entity_ids}
-    return {e: await provider.keys(ctx.session, e, tenant_id) for e in entity_ids}
+    out = {}
+    for e in entity_ids:
+        keys = await cache.cached(_cf_keys, ctx.session, (e, tenant_id),
+                                  lambda e=e: provider.keys(ctx.session, e, tenant_id))
+        out[e] = [dict(d) for d in keys]
+    return out
 
 
 def _text_filters(spec: KindSpec, q: Mapping[str, str], P: Any) -> list[Any]:
@@ -296,7 +317,7 @@ async def list_entities(ctx: RequestContext, spec: KindSpec, q: Mapping[str, str
     else:
         total = (await ctx.session.execute(select(func.count()).select_from(stmt.with_only_columns(E.id).subquery()))).scalar_one()
         rows = (await ctx.session.execute(ordered.limit(size).offset((page - 1) * size))).all()
-    values = await _page_custom_values(ctx, spec, rows, tenant)
+    values = await _page_custom_values(ctx, spec, rows, tenant, defs)
     items = [entity_item(spec, e, p, values.get(e.id, {}), cf_keys) for e, p in rows]
     if fmt:
         if full:
@@ -313,9 +334,12 @@ async def list_entities(ctx: RequestContext, spec: KindSpec, q: Mapping[str, str
     return result
 
 
-async def _page_custom_values(ctx: RequestContext, spec: KindSpec, rows: list[Any], tenant: uuid.UUID | None) -> dict:
+async def _page_custom_values(ctx: RequestContext, spec: KindSpec, rows: list[Any], tenant: uuid.UUID | None,
+                              defs: dict[str, list[dict]]) -> dict:
     from mercato.modules.customers.service.records import load_custom_fields
 
+    if not defs.get(spec.profile_entity) and not defs.get(ENTITY_BASE):
+        return {}  # values without a live definition are never exposed: nothing to load
     pairs = [(e.id, p.id if p is not None else None) for e, p in rows]
     return await load_custom_fields(ctx, ctx.session, spec.profile_entity, pairs, tenant)
 
