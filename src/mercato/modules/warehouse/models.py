@@ -6,10 +6,18 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, Numeric, UniqueConstraint
+from sqlalchemy import Index, Numeric, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.kernel.db import Base, IdMixin, utcnow
+
+LIVE = text("deleted_at IS NULL")
+
+
+def _live_unique(name: str, *columns: object, where: str | None = None) -> Index:
+    """Partial unique index over live rows (contract §3: "unique ... where deleted_at is null")."""
+    cond = text(f"deleted_at IS NULL AND {where}") if where else LIVE
+    return Index(name, *columns, unique=True, postgresql_where=cond, sqlite_where=cond)
 
 
 class _Row(IdMixin):
@@ -24,6 +32,8 @@ class Product(_Row, Base):
     __tablename__ = "magazyn_products"
     __table_args__ = (
         Index("magazyn_products_scope_idx", "organization_id", "tenant_id", "is_active"),
+        _live_unique("magazyn_products_sku_uniq", "organization_id", func.lower(text("sku"))),
+        _live_unique("magazyn_products_ean_uniq", "organization_id", "ean", where="ean IS NOT NULL"),
     )
 
     sku: Mapped[str]
@@ -60,6 +70,7 @@ class CustomerProfile(_Row, Base):
         Index("magazyn_customer_profiles_scope_idx", "organization_id", "tenant_id", "kind"),
         Index("magazyn_customer_profiles_company_idx", "organization_id", "company_id"),
         Index("magazyn_customer_profiles_person_idx", "organization_id", "person_id"),
+        _live_unique("magazyn_customer_profiles_nip_uniq", "organization_id", "nip", where="nip IS NOT NULL"),
     )
 
     kind: Mapped[str]
@@ -85,6 +96,8 @@ class Order(_Row, Base):
         Index("magazyn_orders_profile_idx", "organization_id", "customer_profile_id"),
         Index("magazyn_orders_placed_idx", "organization_id", "placed_at"),
         Index("magazyn_orders_shipped_idx", "organization_id", "shipped_at"),
+        _live_unique("magazyn_orders_external_reference_uniq", "organization_id", "external_reference",
+                     where="external_reference IS NOT NULL"),
     )
 
     order_number: Mapped[str]
@@ -173,6 +186,7 @@ class OrderPackaging(_Row, Base):
 
 class PackingTask(_Row, Base):
     __tablename__ = "magazyn_packing_tasks"
+    __table_args__ = (_live_unique("magazyn_packing_tasks_order_uniq", "organization_id", "order_id"),)
 
     order_id: Mapped[uuid.UUID] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(default="pending")

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from mercato.kernel.commands import Command, CommandRuntime, LoggedAction, LogMeta, register_command
 from mercato.kernel.db import utcnow
@@ -117,13 +119,17 @@ def price_line(qty: Decimal, price: Decimal, discount: Decimal, vat_rate: str, w
 
 
 async def next_order_number(rt: CommandRuntime, year: int) -> str:
+    """Per-organization, per-year counter; the row is created race-free, then incremented under its row lock."""
+    dialect = rt.session.bind.dialect.name if rt.session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    await rt.session.execute(insert(OrderSequence).values(
+        id=uuid.uuid4(), tenant_id=rt.tenant_id, organization_id=rt.organization_id, year=year, last_value=0,
+        created_at=now, updated_at=now).on_conflict_do_nothing(index_elements=["organization_id", "year"]))
     stmt = select(OrderSequence).where(OrderSequence.organization_id == rt.organization_id,
-                                       OrderSequence.year == year).with_for_update()
-    seq = await rt.session.scalar(stmt)
-    if seq is None:
-        seq = OrderSequence(id=uuid.uuid4(), tenant_id=rt.tenant_id, organization_id=rt.organization_id, year=year,
-                            last_value=0)
-        rt.session.add(seq)
+                                       OrderSequence.year == year).with_for_update().execution_options(
+        populate_existing=True)
+    seq = (await rt.session.execute(stmt)).scalar_one()
     seq.last_value += 1
     seq.updated_at = utcnow()
     await rt.session.flush()
