@@ -166,3 +166,18 @@ async def test_detail_and_list(app) -> None:  # noqa: ANN001
     assert (await api.get("/api/warehouse/orders", params={"status": "bogus"})).status_code == 400
     listed = await api.get("/api/warehouse/orders", params={"search": prof["displayName"].lower(), "pageSize": 2})
     assert listed.json()["total"] == 3 and listed.json()["totalPages"] == 2 and len(listed.json()["items"]) == 2
+
+
+async def test_concurrent_orders_for_last_unit(app) -> None:  # noqa: ANN001
+    import asyncio
+
+    api = await fresh_org(app)
+    p = await product(api, initialStock=1)
+    prof = await profile(api)
+    body = {"customerProfileId": prof["id"], "lines": [{"productId": p["id"], "quantity": 1}]}
+    results = await asyncio.gather(*(api.post("/api/warehouse/orders", json=body) for _ in range(2)))
+    assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+    stock = await get_product(api, p["id"])
+    assert (stock["stockOnHand"], stock["stockReserved"]) == (1, 1)
+    numbers = [r.json()["order"]["orderNumber"] for r in results if r.status_code == 201]
+    assert numbers[0].endswith("/00001")
