@@ -25,7 +25,7 @@ from mercato.modules.warehouse.models import (
     Product,
     StockMovement,
 )
-from mercato.modules.warehouse.stock import StockLedger, available
+from mercato.modules.warehouse.stock import StockConflict, StockLedger, available
 from mercato.modules.warehouse.validation import MISSING, Issues, address, is_whole, whole_message
 
 FUTURE_SLACK = timedelta(minutes=5)
@@ -270,9 +270,18 @@ class CreateOrder(Command):
                                           created_at=now, updated_at=now, order_id=order.id, from_status=None,
                                           to_status="new", occurred_at=placed, actor_user_id=rt.actor_user_id))
         await rt.session.flush()
-        for line, (p, qty, *_rest) in zip(line_rows, priced, strict=True):
-            m = ledger.move(locked[p.id], "reservation", reserved=qty, order_id=order.id, line_id=line.id)
-            movement_ids.append(str(m.id))
+        try:
+            for line, (p, qty, *_rest) in zip(line_rows, priced, strict=True):
+                m = await ledger.move(locked[p.id], "reservation", reserved=qty, order_id=order.id, line_id=line.id)
+                movement_ids.append(str(m.id))
+        except StockConflict:  # a concurrent request took the stock after our check: report fresh figures
+            shortages = []
+            for p, qty, *_rest in priced:
+                await rt.session.refresh(locked[p.id])
+                if qty > available(locked[p.id]):
+                    shortages.append({"productId": str(p.id), "sku": p.sku, "requested": domain.num(qty),
+                                      "available": domain.num(max(available(locked[p.id]), Decimal(0)))})
+            raise ApiError(409, "insufficient_stock", shortages=sorted(shortages, key=lambda s: s["sku"])) from None
         await rt.session.flush()
         for name, payload in ledger.events():
             rt.queue_event(name, payload)

@@ -14,7 +14,7 @@ from mercato.kernel.errors import ApiError
 from mercato.modules.warehouse import domain
 from mercato.modules.warehouse.dto import movement_dto, product_dto
 from mercato.modules.warehouse.models import OrderLine, Product, ProductPackaging, StockMovement
-from mercato.modules.warehouse.stock import StockLedger
+from mercato.modules.warehouse.stock import StockConflict, StockLedger
 from mercato.modules.warehouse.validation import MISSING, Issues, is_whole, whole_message
 
 PRODUCT_FIELDS = {
@@ -194,7 +194,7 @@ class CreateProduct(Command):
         movement = None
         initial = stock["initial"]
         if isinstance(initial, Decimal) and initial > 0:
-            movement = ledger.move(p, "receipt", initial, reason="receipt", note="initial stock")
+            movement = await ledger.move(p, "receipt", initial, reason="receipt", note="initial stock")
         await rt.session.flush()
         for name, payload in ledger.events():
             rt.queue_event(name, payload)
@@ -292,7 +292,12 @@ class UpdateProduct(Command):
             if delta != 0:
                 kind = "receipt" if stock["reason"] == "receipt" else "adjustment"
                 note = stock["note"] if isinstance(stock["note"], str) else None
-                movement = ledger.move(p, kind, delta, reason=stock["reason"], note=note)
+                try:
+                    movement = await ledger.move(p, kind, delta, reason=stock["reason"], note=note)
+                except StockConflict:
+                    await rt.session.refresh(p)
+                    raise ApiError(409, "stock_below_reserved", stockReserved=domain.num(p.stock_reserved),
+                                   requestedStockOnHand=domain.num(requested)) from None
                 changed.append("stockOnHand")
         p.updated_at = utcnow()
         await rt.session.flush()

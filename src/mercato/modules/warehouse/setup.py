@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from mercato.kernel.commands import CommandRuntime, execute_command
+from mercato.kernel.db import utcnow
 from mercato.kernel.module import SetupContext
+from mercato.kernel.serialize import iso
 from mercato.modules.warehouse.bdo import seed_levels
 from mercato.modules.warehouse.models import Product
 
@@ -17,7 +20,7 @@ ADDRESS = {"name": "Hurtownia Spożywcza Kowalski Sp. z o.o.", "street": "ul. Ma
 PRODUCTS: list[dict[str, Any]] = [
     {"sku": "SOK-JAB-1L", "ean": "5900001000014", "name": "Sok jabłkowy NFC 1 l", "unitPriceNet": 4.99,
      "vatRate": "23", "weightGrams": 1450, "reorderPoint": 100, "leadTimeDays": 5, "location": "A-01-03",
-     "initialStock": 480, "packaging": [
+     "initialStock": 1200, "packaging": [
          {"material": "glass", "massGrams": 420, "description": "butelka 1 l"},
          {"material": "aluminium", "massGrams": 3, "description": "zakrętka"},
          {"material": "paper_cardboard", "massGrams": 1.5, "description": "etykieta"}]},
@@ -29,7 +32,7 @@ PRODUCTS: list[dict[str, Any]] = [
      "weightGrams": 1020, "reorderPoint": 20, "location": "B-01-02", "initialStock": 150.5,
      "packaging": [{"material": "plastic", "massGrams": 20, "description": "worek"}]},
     {"sku": "WODA-05-12", "name": "Woda mineralna 0,5 l (zgrzewka 12 szt.)", "unitPriceNet": 9.6, "vatRate": "5",
-     "weightGrams": 6400, "reorderPoint": 40, "leadTimeDays": 3, "location": "C-03-01", "initialStock": 300,
+     "weightGrams": 6400, "reorderPoint": 40, "leadTimeDays": 3, "location": "C-03-01", "initialStock": 600,
      "packaging": [{"material": "plastic", "massGrams": 192, "packagingType": "unit", "description": "butelki PET"},
                    {"material": "plastic", "massGrams": 25, "packagingType": "collective", "description": "folia"}]},
     {"sku": "JAB-SKRZ-10", "name": "Jabłka Szampion, skrzynka 10 kg", "unitPriceNet": 32.0, "vatRate": "5",
@@ -62,6 +65,7 @@ async def seed_demo(ctx: SetupContext) -> None:
         "kind": "b2c", "displayName": "Jan Nowak", "email": "jan.nowak@example.com", "paymentTerms": "cash_on_delivery",
         "defaultShippingAddress": {"name": "Jan Nowak", "street": "ul. Polna", "buildingNumber": "7", "flatNumber": "3",
                                    "postalCode": "30-001", "city": "Kraków"}})).result
+    await _history(rt, str(b2b.id), str(b2c.id))
     first = (await execute_command(rt, "magazyn.orders.create", {
         "customerProfileId": str(b2b.id), "channel": "b2b_portal",
         "lines": [{"sku": "SOK-JAB-1L", "quantity": 24}, {"sku": "MIOD-SPADZ-1KG", "quantity": 2},
@@ -78,3 +82,25 @@ async def seed_demo(ctx: SetupContext) -> None:
     await execute_command(rt, "magazyn.orders.change_status", {"id": str(second.id), "status": "confirmed"})
     await execute_command(rt, "magazyn.orders.create", {
         "customerProfileId": str(b2b.id), "lines": [{"sku": "JAB-SKRZ-10", "quantity": 10}], "notes": "Dostawa rano"})
+
+
+WEEKLY_DEMAND = [(48, 20), (36, 24), (60, 18), (42, 30), (54, 26), (66, 22), (58, 34), (72, 28)]
+
+
+async def _history(rt: CommandRuntime, b2b_id: str, b2c_id: str) -> None:
+    """Eight weeks of delivered orders, so analytics, forecast and the BDO report show something."""
+    now = utcnow()
+    for weeks_ago, (juice, water) in zip(range(len(WEEKLY_DEMAND), 0, -1), WEEKLY_DEMAND, strict=True):
+        placed = now - timedelta(weeks=weeks_ago)
+        for profile_id, lines in ((b2b_id, [{"sku": "SOK-JAB-1L", "quantity": juice}]),
+                                  (b2c_id, [{"sku": "WODA-05-12", "quantity": water}])):
+            order = (await execute_command(rt, "magazyn.orders.create", {
+                "customerProfileId": profile_id, "placedAt": iso(placed), "lines": lines,
+                "channel": "b2b_portal" if profile_id == b2b_id else "eshop"})).result["order"]
+            at = iso(placed + timedelta(hours=2))
+            for step in ({"status": "confirmed"}, {"status": "picking"}, {"status": "packed"},
+                         {"status": "shipped", "carrier": "inpost"}):
+                await execute_command(rt, "magazyn.orders.change_status", {"id": str(order.id), "occurredAt": at,
+                                                                            **step})
+            await execute_command(rt, "magazyn.orders.change_status", {
+                "id": str(order.id), "status": "delivered", "occurredAt": iso(placed + timedelta(days=1))})

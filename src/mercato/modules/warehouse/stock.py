@@ -8,12 +8,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mercato.kernel.commands import CommandRuntime
 from mercato.kernel.db import utcnow
 from mercato.modules.warehouse.domain import num
 from mercato.modules.warehouse.models import Product, StockMovement
+
+
+class StockConflict(Exception):
+    """A movement would break 0 <= reserved <= on hand (another request changed the stock meanwhile)."""
+
+    def __init__(self, product_id: uuid.UUID) -> None:
+        super().__init__(str(product_id))
+        self.product_id = product_id
 
 
 def available(p: Product) -> Decimal:
@@ -49,14 +58,26 @@ class StockLedger:
         self.available_before.setdefault(p.id, available(p))
         self.reorder_before.setdefault(p.id, Decimal(p.reorder_point))
 
-    def move(self, p: Product, kind: str, on_hand: Decimal = Decimal(0), reserved: Decimal = Decimal(0), *,
-             reason: str | None = None, order_id: uuid.UUID | None = None, line_id: uuid.UUID | None = None,
-             reverses: uuid.UUID | None = None, note: str | None = None, occurred_at: datetime | None = None,
-             ) -> StockMovement:
+    async def move(self, p: Product, kind: str, on_hand: Decimal = Decimal(0), reserved: Decimal = Decimal(0), *,
+                   reason: str | None = None, order_id: uuid.UUID | None = None, line_id: uuid.UUID | None = None,
+                   reverses: uuid.UUID | None = None, note: str | None = None, occurred_at: datetime | None = None,
+                   ) -> StockMovement:
+        """Apply the deltas as one guarded relative UPDATE, so a concurrent writer can never be overwritten
+        (SQLite ignores FOR UPDATE); raises StockConflict when the invariants would break."""
         self.track(p)
-        p.stock_on_hand = Decimal(p.stock_on_hand) + on_hand
-        p.stock_reserved = Decimal(p.stock_reserved) + reserved
-        p.updated_at = utcnow()
+        stmt = (update(Product).where(
+            Product.id == p.id,
+            Product.stock_reserved + reserved >= 0,
+            Product.stock_on_hand + on_hand >= Product.stock_reserved + reserved,
+        ).values(stock_on_hand=Product.stock_on_hand + on_hand, stock_reserved=Product.stock_reserved + reserved,
+                 updated_at=utcnow())
+            .returning(Product.stock_on_hand, Product.stock_reserved)
+            .execution_options(synchronize_session=False))
+        row = (await self.rt.session.execute(stmt)).first()
+        if row is None:
+            raise StockConflict(p.id)
+        set_committed_value(p, "stock_on_hand", Decimal(row[0]))
+        set_committed_value(p, "stock_reserved", Decimal(row[1]))
         m = StockMovement(
             id=uuid.uuid4(), tenant_id=p.tenant_id, organization_id=p.organization_id, product_id=p.id, type=kind,
             on_hand_delta=on_hand, reserved_delta=reserved, on_hand_after=p.stock_on_hand,
@@ -79,7 +100,7 @@ class StockLedger:
         out = []
         for r in sorted(rows, key=lambda r: movement_ids.index(str(r.id))):
             p = self.products[r.product_id]
-            out.append(self.move(p, "reversal", -Decimal(r.on_hand_delta), -Decimal(r.reserved_delta), reason="undo",
+            out.append(await self.move(p, "reversal", -Decimal(r.on_hand_delta), -Decimal(r.reserved_delta), reason="undo",
                                  order_id=r.order_id, line_id=r.order_line_id, reverses=r.id, note=note))
         return out
 

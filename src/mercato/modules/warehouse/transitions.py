@@ -195,7 +195,7 @@ class ChangeStatus(Command):
                     {"material": c.material, "massGrams": domain.num(c.mass_grams), "reusable": c.reusable})
             for ln in lines:
                 q = Decimal(ln.quantity)
-                m = ledger.move(locked[ln.product_id], "shipment", -q, -q, order_id=order.id, line_id=ln.id,
+                m = await ledger.move(locked[ln.product_id], "shipment", -q, -q, order_id=order.id, line_id=ln.id,
                                 occurred_at=occurred)
                 undo["movementIds"].append(str(m.id))
                 ln.packaging_snapshot = comps.get(ln.product_id, [])
@@ -207,10 +207,10 @@ class ChangeStatus(Command):
             for ln in lines:
                 q = Decimal(ln.quantity)
                 if target == "returned":
-                    m = ledger.move(locked[ln.product_id], "return", q, order_id=order.id, line_id=ln.id,
+                    m = await ledger.move(locked[ln.product_id], "return", q, order_id=order.id, line_id=ln.id,
                                     occurred_at=occurred)
                 else:
-                    m = ledger.move(locked[ln.product_id], "release", reserved=-q, order_id=order.id, line_id=ln.id,
+                    m = await ledger.move(locked[ln.product_id], "release", reserved=-q, order_id=order.id, line_id=ln.id,
                                     occurred_at=occurred)
                 undo["movementIds"].append(str(m.id))
             if target == "cancelled" and task is not None:
