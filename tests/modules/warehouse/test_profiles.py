@@ -64,3 +64,27 @@ async def test_profiles_scenarios(app) -> None:  # noqa: ANN001
     assert (res.json()["profile"]["kind"], res.json()["profile"]["nip"]) == ("b2c", None)
     res = await api.put(URL, json={"id": "7d8b3c1e-0000-4000-8000-000000000000", "displayName": "x"})
     assert res.status_code == 404 and res.json() == {"error": "Customer profile not found"}
+
+
+async def test_profile_undo(app) -> None:  # noqa: ANN001
+    from tests.modules.warehouse.helpers import operation, order, product, undo
+
+    api = await fresh_org(app)
+    created = await api.post(URL, json={"kind": "b2c", "displayName": "Cofnij mnie"})
+    assert (await undo(api, created)).status_code == 200
+    assert (await api.get(URL, params={"ids": created.json()["id"]})).json()["total"] == 0
+    kept = await api.post(URL, json={"kind": "b2b", "displayName": "Przed", "nip": NIP_A, "discountPercent": 3})
+    updated = await api.put(URL, json={"id": kept.json()["id"], "displayName": "Po", "discountPercent": 7.5})
+    assert updated.json()["profile"]["discountPercent"] == 7.5
+    assert (await undo(api, updated)).status_code == 200
+    restored = (await api.get(URL, params={"ids": kept.json()["id"]})).json()["items"][0]
+    assert (restored["displayName"], restored["discountPercent"]) == ("Przed", 3)
+    used = await api.post(URL, json={"kind": "b2c", "displayName": "Zamawia", "defaultShippingAddress": {
+        "name": "A", "street": "B", "buildingNumber": "1", "postalCode": "00-001", "city": "Warszawa"}})
+    p = await product(api)
+    other_user_order = await order(api, used.json()["id"], [{"productId": p["id"], "quantity": 1}])
+    assert other_user_order["order"]["customer"]["displayName"] == "Zamawia"
+    # the order is the caller's latest action, so the profile creation can no longer be undone
+    res = await api.post("/api/audit_logs/audit-logs/actions/undo", json={"undoToken": operation(used)["undoToken"]})
+    assert res.status_code == 400
+    assert (await api.get(URL, params={"ids": used.json()["id"]})).json()["total"] == 1
