@@ -173,3 +173,33 @@ async def test_undo_order_create(app) -> None:  # noqa: ANN001
     # numbers are never reused
     again = await order(api, prof["id"], [{"productId": p["id"], "quantity": 1}])
     assert again["order"]["orderNumber"].endswith("/00002")
+
+
+async def test_undo_cancel_re_reserves_or_is_refused(app) -> None:  # noqa: ANN001
+    api = await fresh_org(app)
+    p = await product(api, initialStock=10)
+    prof = await profile(api)
+    o = (await order(api, prof["id"], [{"productId": p["id"], "quantity": 6}]))["id"]
+    await move(api, o, "confirmed")
+    cancelled = await move(api, o, "cancelled", reason="pomyłka")
+    assert (await get_product(api, p["id"]))["stockReserved"] == 0
+    assert (await undo(api, cancelled)).status_code == 200
+    detail = (await api.get(f"/api/warehouse/orders/{o}")).json()
+    assert (detail["order"]["status"], detail["order"]["cancelledAt"], detail["packingTask"]["status"]) == \
+        ("confirmed", None, "pending")
+    assert (await get_product(api, p["id"]))["stockReserved"] == 6
+
+
+async def test_undo_cancel_refused_without_stock(app, admin) -> None:  # noqa: ANN001
+    from tests.modules.warehouse.helpers import user_with_features
+
+    p = await product(admin, initialStock=10)
+    prof = await profile(admin)
+    o = (await order(admin, prof["id"], [{"productId": p["id"], "quantity": 6}]))["id"]
+    cancelled = await move(admin, o, "cancelled", reason="pomyłka")
+    rival = await user_with_features(app, ["magazyn.*"])
+    await order(rival, prof["id"], [{"productId": p["id"], "quantity": 8}])
+    res = await undo(admin, cancelled)
+    assert res.status_code == 400 and res.json() == {"error": "Undo failed"}
+    assert (await admin.get(f"/api/warehouse/orders/{o}")).json()["order"]["status"] == "cancelled"
+    assert (await get_product(admin, p["id"]))["stockReserved"] == 8
