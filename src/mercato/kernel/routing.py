@@ -49,9 +49,10 @@ def _tenant_candidates(request: Request, body: bytes | None) -> list[str | None]
 class Guard:
     """Authentication + tenant-targeting guard + feature check, run before the handler."""
 
-    def __init__(self, auth: bool, features: Sequence[str]) -> None:
+    def __init__(self, auth: bool, features: Sequence[str], tenant_error: str = "Not authorized to target this tenant.") -> None:
         self.auth = auth
         self.features = list(features)
+        self.tenant_error = tenant_error
 
     async def __call__(self, request: Request) -> None:
         # the context dependency resolves the identity once per request
@@ -68,7 +69,7 @@ class Guard:
             own = str(ctx.tenant_id) if ctx.tenant_id else None
             for cand in _tenant_candidates(request, body):
                 if cand != own:
-                    raise ApiError(403, "Not authorized to target this tenant.")
+                    raise ApiError(403, self.tenant_error)
         if self.features and not await ctx.has_features(self.features):
             raise ApiError(403, "Forbidden", requiredFeatures=self.features)
 
@@ -80,9 +81,10 @@ async def _ensure_context(request: Request, ctx=Depends(get_context)) -> None:  
 class ModuleRouter(APIRouter):
     """APIRouter whose routes live under /api and declare auth/features/rate limits."""
 
-    def __init__(self, tag: str, **kwargs: Any) -> None:
+    def __init__(self, tag: str, tenant_error: str | None = None, **kwargs: Any) -> None:
         super().__init__(prefix="/api", **kwargs)
-        self.tag = tag  # default section; a route's own `tags=` replaces it rather than adding to it
+        self.tag = tag
+        self.tenant_error = tenant_error  # module-specific wording of the tenant-targeting 403  # default section; a route's own `tags=` replaces it rather than adding to it
 
     def api_route(  # type: ignore[override]
         self,
@@ -95,7 +97,8 @@ class ModuleRouter(APIRouter):
     ) -> Callable:
         kwargs["tags"] = kwargs.get("tags") or [self.tag]
         deps: list[DependsParam] = [Depends(db_session, scope="function"), Depends(_ensure_context)]
-        deps.append(Depends(Guard(auth, features)))
+        guard = Guard(auth, features, self.tenant_error) if self.tenant_error else Guard(auth, features)
+        deps.append(Depends(guard))
         if rate_limit is not None:
             deps.append(Depends(rate_limit))
         deps.extend(kwargs.pop("dependencies", None) or [])
