@@ -53,19 +53,26 @@ def _expected(rt: CommandRuntime) -> str | None:
     return rt.request.request.headers.get(LOCK_HEADER) if rt.request is not None else None
 
 
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
 def _columns(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {k: jsonable(getattr(row, k)) for k in names}
+    """Snapshot fields use the API's camelCase names (what audit-log readers see)."""
+    return {camel(k): jsonable(getattr(row, k)) for k in names}
 
 
-def _typed(model: type, values: dict[str, Any]) -> dict[str, Any]:
-    """JSON snapshot values typed back for a model (UUIDs and datetimes)."""
+def _typed(model: type, values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """Column values from a camelCase JSON snapshot, typed back (UUIDs and datetimes)."""
     from mercato.kernel.entity_commands import _parse_dt
 
     out: dict[str, Any] = {}
     table = model.__table__
-    for key, value in values.items():
-        if key not in table.c:
+    for key in names:
+        if camel(key) not in values:
             continue
+        value = values[camel(key)]
         pytype = None
         try:
             pytype = table.c[key].type.python_type
@@ -115,7 +122,7 @@ async def _acl_rows(rt: CommandRuntime, model: type, key: str, owner: uuid.UUID)
 async def _restore_acls(rt: CommandRuntime, model: type, key: str, owner: uuid.UUID, rows: list[dict] | None) -> None:
     await rt.session.execute(delete(model).where(getattr(model, key) == owner))
     for item in rows or []:
-        values = _typed(model, item)
+        values = _typed(model, item, ACL_COLUMNS)
         rt.session.add(model(**{key: owner}, **values, updated_at=utcnow()))
     await rt.session.flush()
 
@@ -138,7 +145,7 @@ async def user_snapshot(rt: CommandRuntime, user_id: Any) -> dict[str, Any] | No
 
 
 async def restore_user(rt: CommandRuntime, snap: dict[str, Any]) -> User:
-    values = _typed(User, {k: snap.get(k) for k in USER_COLUMNS if k in snap})
+    values = _typed(User, snap, USER_COLUMNS)
     user = await rt.session.get(User, values["id"])
     if user is None:
         user = User(**values)
@@ -200,7 +207,7 @@ async def role_snapshot(rt: CommandRuntime, role_id: Any) -> dict[str, Any] | No
 
 
 async def restore_role(rt: CommandRuntime, snap: dict[str, Any]) -> Role:
-    values = _typed(Role, {k: snap.get(k) for k in ROLE_COLUMNS if k in snap})
+    values = _typed(Role, snap, ROLE_COLUMNS)
     role = await rt.session.get(Role, values["id"])
     if role is None:
         role = Role(**values)
@@ -242,14 +249,13 @@ def _log(verb: str, noun: str, kind: str, record_id: Any, before: Any, after: An
     snap = after or before or {}
     return LogMeta(
         action_label=f"{verb} {noun}", resource_kind=kind, resource_id=str(record_id),
-        tenant_id=parse_uuid(snap.get("tenant_id")),
-        organization_id=parse_uuid(snap.get("organization_id")) if "organization_id" in snap else None,
-        payload={"undo": {"before": before, "after": after}},
+        tenant_id=parse_uuid(snap.get("tenantId")),
+        payload={"undo": {"before": before, "after": after}}, context={"cacheAliases": [kind]},
     )
 
 
 class _Snapshotted(Command):
-    """Shared shape: snapshot by id before and after, restore `before` on undo."""
+    """Shared shape (the log's organization is the caller's, so the caller's undo scope finds it): snapshot by id before and after, restore `before` on undo."""
 
     noun = ""
     kind = ""
@@ -458,14 +464,14 @@ class RoleAclCommand(Command):
     id = "auth.roles.acl.update"
 
     async def prepare(self, rt: CommandRuntime, input: Any) -> Any:  # noqa: A002
-        return {"acls": await _acl_rows(rt, RoleAcl, "role_id", uuid.UUID(input["roleId"])), "tenant_id": input["tenantId"]}
+        return {"acls": await _acl_rows(rt, RoleAcl, "role_id", uuid.UUID(input["roleId"])), "tenantId": input["tenantId"]}
 
     async def execute(self, rt: CommandRuntime, input: Any) -> Any:  # noqa: A002
         role = await rt.session.get(Role, uuid.UUID(input["roleId"]))
         return await write_role_acl(_ctx(rt), role, uuid.UUID(input["tenantId"]), input["changes"], _expected(rt))
 
     async def capture_after(self, rt: CommandRuntime, input: Any, result: Any) -> Any:  # noqa: A002
-        return {"acls": await _acl_rows(rt, RoleAcl, "role_id", uuid.UUID(input["roleId"])), "tenant_id": input["tenantId"]}
+        return {"acls": await _acl_rows(rt, RoleAcl, "role_id", uuid.UUID(input["roleId"])), "tenantId": input["tenantId"]}
 
     def build_log(self, rt, input, result, before, after):  # noqa: ANN001, ANN201, A002
         return LogMeta(action_label="Update role ACL", resource_kind="auth.role_acl", resource_id=input["roleId"],
@@ -480,7 +486,7 @@ class UserAclCommand(Command):
     id = "auth.users.acl.update"
 
     async def prepare(self, rt: CommandRuntime, input: Any) -> Any:  # noqa: A002
-        return {"acls": await _acl_rows(rt, UserAcl, "user_id", uuid.UUID(input["userId"])), "tenant_id": input["tenantId"]}
+        return {"acls": await _acl_rows(rt, UserAcl, "user_id", uuid.UUID(input["userId"])), "tenantId": input["tenantId"]}
 
     async def execute(self, rt: CommandRuntime, input: Any) -> Any:  # noqa: A002
         return await write_user_acl(
@@ -489,7 +495,7 @@ class UserAclCommand(Command):
         )
 
     async def capture_after(self, rt: CommandRuntime, input: Any, result: Any) -> Any:  # noqa: A002
-        return {"acls": await _acl_rows(rt, UserAcl, "user_id", uuid.UUID(input["userId"])), "tenant_id": input["tenantId"]}
+        return {"acls": await _acl_rows(rt, UserAcl, "user_id", uuid.UUID(input["userId"])), "tenantId": input["tenantId"]}
 
     def build_log(self, rt, input, result, before, after):  # noqa: ANN001, ANN201, A002
         return LogMeta(action_label="Update user ACL", resource_kind="auth.user_acl", resource_id=input["userId"],

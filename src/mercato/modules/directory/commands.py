@@ -34,6 +34,11 @@ ORG_COLUMNS = ("id", "tenant_id", "name", "slug", "logo_url", "is_active", "pare
 TENANT_COLUMNS = ("id", "name", "is_active", "created_at", "updated_at")
 
 
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
 def _ctx(rt: CommandRuntime) -> RequestContext:
     if rt.request is None:
         raise ApiError(400, "Request context required")
@@ -67,7 +72,8 @@ async def _save_custom(rt: CommandRuntime, entity: str, record_id: Any, tenant: 
 
 def _tenant_log(verb: str, tenant_id: Any, before: Any, after: Any) -> LogMeta:
     return LogMeta(action_label=f"{verb} tenant", resource_kind="directory.tenant", resource_id=str(tenant_id),
-                   tenant_id=parse_uuid(tenant_id), payload={"undo": {"before": before, "after": after}})
+                   tenant_id=parse_uuid(tenant_id), payload={"undo": {"before": before, "after": after}},
+                   context={"cacheAliases": ["directory.tenant"]})
 
 
 async def tenant_snapshot(rt: CommandRuntime, tenant_id: Any) -> dict[str, Any] | None:
@@ -75,7 +81,7 @@ async def tenant_snapshot(rt: CommandRuntime, tenant_id: Any) -> dict[str, Any] 
     tenant = await rt.session.get(Tenant, tid) if tid else None
     if tenant is None:
         return None
-    return {**{k: jsonable(getattr(tenant, k)) for k in TENANT_COLUMNS}, "deleted_at": jsonable(tenant.deleted_at),
+    return {**{camel(k): jsonable(getattr(tenant, k)) for k in TENANT_COLUMNS}, "deletedAt": jsonable(tenant.deleted_at),
             "custom": await _custom(rt, TENANT_ENTITY, tenant.id, rt.tenant_id)}
 
 
@@ -147,7 +153,7 @@ async def org_snapshot(rt: CommandRuntime, org_id: Any, include_deleted: bool = 
     if org is None or (org.deleted_at is not None and not include_deleted):
         return None
     return {
-        **{k: jsonable(getattr(org, k)) for k in ORG_COLUMNS},
+        **{camel(k): jsonable(getattr(org, k)) for k in ORG_COLUMNS},
         "custom": await _custom(rt, ORG_ENTITY, org.id, org.tenant_id),
         "parents": await _tenant_parents(rt, org.tenant_id),
     }
@@ -169,18 +175,18 @@ async def restore_org(rt: CommandRuntime, snap: dict[str, Any]) -> Organization:
     from mercato.kernel.entity_commands import _parse_dt
 
     org_id = uuid.UUID(str(snap["id"]))
-    tenant_id = uuid.UUID(str(snap["tenant_id"]))
+    tenant_id = uuid.UUID(str(snap["tenantId"]))
     org = await rt.session.get(Organization, org_id)
     if org is None:
         org = Organization(id=org_id, tenant_id=tenant_id, name=snap.get("name") or "")
         rt.session.add(org)
     org.name = snap.get("name") or org.name
     org.slug = snap.get("slug")
-    org.logo_url = snap.get("logo_url")
-    org.is_active = bool(snap.get("is_active", True))
-    org.parent_id = parse_uuid(snap.get("parent_id"))
-    if snap.get("created_at"):
-        org.created_at = _parse_dt(snap["created_at"])
+    org.logo_url = snap.get("logoUrl")
+    org.is_active = bool(snap.get("isActive", True))
+    org.parent_id = parse_uuid(snap.get("parentId"))
+    if snap.get("createdAt"):
+        org.created_at = _parse_dt(snap["createdAt"])
     org.deleted_at = None
     await rt.session.flush()
     await _restore_parents(rt, tenant_id, snap.get("parents"))
@@ -191,15 +197,16 @@ async def restore_org(rt: CommandRuntime, snap: dict[str, Any]) -> Organization:
         values = {k: None for k in current if k not in custom}
         values.update(custom)
         await _save_custom(rt, ORG_ENTITY, org.id, tenant_id, org.id, values)
-    rt.queue_index_upsert(ORG_ENTITY, str(org.id), tenant_id, org.id, org_doc(org))
+    rt.queue_index_upsert(ORG_ENTITY, str(org.id), tenant_id, None, org_doc(org))
     return org
 
 
 def _org_log(verb: str, org_id: Any, before: Any, after: Any) -> LogMeta:
     snap = after or before or {}
     return LogMeta(action_label=f"{verb} organization", resource_kind="directory.organization",
-                   resource_id=str(org_id), tenant_id=parse_uuid(snap.get("tenant_id")),
-                   organization_id=parse_uuid(org_id), payload={"undo": {"before": before, "after": after}})
+                   resource_id=str(org_id), tenant_id=parse_uuid(snap.get("tenantId")),
+                   payload={"undo": {"before": before, "after": after}},
+                   context={"cacheAliases": ["directory.organization"]})
 
 
 def _org_event(org: Organization) -> dict[str, Any]:
@@ -217,14 +224,14 @@ class OrganizationCreateCommand(Command):
         parents_before = await _tenant_parents(rt, tenant)
         org = await service.create_organization(_ctx(rt), data)
         await _save_custom(rt, ORG_ENTITY, org.id, org.tenant_id, org.id, custom)
-        rt.queue_index_upsert(ORG_ENTITY, str(org.id), org.tenant_id, org.id, org_doc(org))
+        rt.queue_index_upsert(ORG_ENTITY, str(org.id), org.tenant_id, None, org_doc(org))
         return {"id": str(org.id), "parentsBefore": parents_before}
 
     async def capture_after(self, rt: CommandRuntime, input: Any, result: Any) -> Any:  # noqa: A002
         return await org_snapshot(rt, result["id"])
 
     def build_log(self, rt, input, result, before, after):  # noqa: ANN001, ANN201, A002
-        before = {"tenant_id": (after or {}).get("tenant_id"), "parents": result.get("parentsBefore") or {}}
+        before = {"tenantId": (after or {}).get("tenantId"), "parents": result.get("parentsBefore") or {}}
         meta = _org_log("Create", result["id"], None, after)
         meta.payload = {"undo": {"before": before, "after": after}}
         return meta
@@ -263,7 +270,7 @@ class OrganizationUpdateCommand(Command):
         base, custom = split_custom_values(_body(input))
         org = await service.update_organization(_ctx(rt), parse_body(OrganizationUpdate, base))
         await _save_custom(rt, ORG_ENTITY, org.id, org.tenant_id, org.id, custom)
-        rt.queue_index_upsert(ORG_ENTITY, str(org.id), org.tenant_id, org.id, org_doc(org))
+        rt.queue_index_upsert(ORG_ENTITY, str(org.id), org.tenant_id, None, org_doc(org))
         return {"id": str(org.id)}
 
     async def capture_after(self, rt: CommandRuntime, input: Any, result: Any) -> Any:  # noqa: A002
