@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from mercato.kernel.commands import decode_operation
@@ -35,10 +36,22 @@ async def _role(api, role_id: str) -> dict | None:  # noqa: ANN001
     return items[0] if items else None
 
 
-async def _define(api, entity_id: str, key: str, kind: str, config: dict | None = None) -> None:  # noqa: ANN001
-    body = {"entityId": entity_id, "key": key, "kind": kind, **({"configJson": config} if config else {})}
-    res = await api.post("/api/entities/definitions", json=body)
-    assert res.status_code == 200, res.text
+@pytest.fixture
+async def define():  # noqa: ANN201
+    """Creates custom-field definitions for a test and soft-deletes them afterwards (the demo tenant is shared, and
+    other tests compare list rows field by field)."""
+    made: list[tuple[object, str, str]] = []
+
+    async def _define(api, entity_id: str, key: str, kind: str, config: dict | None = None) -> None:  # noqa: ANN001
+        body = {"entityId": entity_id, "key": key, "kind": kind, **({"configJson": config} if config else {})}
+        res = await api.post("/api/entities/definitions", json=body)
+        assert res.status_code == 200, res.text
+        made.append((api, entity_id, key))
+
+    yield _define
+    for api, entity_id, key in made:
+        res = await api.request("DELETE", "/api/entities/definitions", json={"entityId": entity_id, "key": key})
+        assert res.status_code == 200, res.text
 
 
 # -- users -------------------------------------------------------------------------------------------------------
@@ -111,14 +124,14 @@ async def test_user_delete_undo_restores_roles_and_acl(admin, app) -> None:
     assert read["organizations"] == [org]
 
 
-async def test_user_custom_fields_round_trip(admin, app) -> None:
+async def test_user_custom_fields_round_trip(admin, app, define) -> None:
     """Scenario 34: cf_* on create and update, returned on the list, omitted fields retained."""
     org = str(app.state.seeded["organizationId"])
     tag = stamp()
-    await _define(admin, "auth:user", f"nick_{tag}", "text")
-    await _define(admin, "auth:user", f"level_{tag}", "integer")
-    await _define(admin, "auth:user", f"tier_{tag}", "select", {"options": ["gold", "silver"]})
-    await _define(admin, "auth:user", f"vip_{tag}", "boolean")
+    await define(admin, "auth:user", f"nick_{tag}", "text")
+    await define(admin, "auth:user", f"level_{tag}", "integer")
+    await define(admin, "auth:user", f"tier_{tag}", "select", {"options": ["gold", "silver"]})
+    await define(admin, "auth:user", f"vip_{tag}", "boolean")
     role_a, role_b = await create_role(admin), await create_role(admin)
     res = await admin.post("/api/auth/users", json={
         "email": f"cf-{tag}@acme.test", "name": "Custom", "password": STRONG, "organizationId": org,
@@ -145,10 +158,10 @@ async def test_user_custom_fields_round_trip(admin, app) -> None:
     assert item[f"cf_nick_{tag}"] == "Nick" and item[f"cf_level_{tag}"] == 3 and sorted(item["roleIds"]) == sorted([role_a, role_b])
 
 
-async def test_user_custom_field_validation_is_400_and_writes_nothing(admin, app, db) -> None:
+async def test_user_custom_field_validation_is_400_and_writes_nothing(admin, app, db, define) -> None:
     org = str(app.state.seeded["organizationId"])
     tag = stamp()
-    await _define(admin, "auth:user", f"age_{tag}", "integer")
+    await define(admin, "auth:user", f"age_{tag}", "integer")
     email = f"bad-cf-{tag}@acme.test"
     res = await admin.post("/api/auth/users", json={"email": email, "password": STRONG, "organizationId": org,
                                                     f"cf_age_{tag}": "not a number"})
@@ -194,11 +207,11 @@ async def test_role_create_update_delete_undo(admin, app) -> None:
     assert read.json()["features"] == ["auth.users.list"]
 
 
-async def test_role_custom_fields_and_acl_round_trip(admin) -> None:
+async def test_role_custom_fields_and_acl_round_trip(admin, define) -> None:
     """Scenario 36."""
     tag = stamp()
-    await _define(admin, "auth:role", f"code_{tag}", "text")
-    await _define(admin, "auth:role", f"rank_{tag}", "integer")
+    await define(admin, "auth:role", f"code_{tag}", "text")
+    await define(admin, "auth:role", f"rank_{tag}", "integer")
     res = await admin.post("/api/auth/roles", json={"name": f"CF role {tag}", f"cf_code_{tag}": "R1", f"cf_rank_{tag}": 7})
     assert res.status_code == 201, res.text
     role_id = res.json()["id"]

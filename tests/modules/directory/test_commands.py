@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from mercato.kernel.commands import decode_operation
@@ -18,6 +19,24 @@ REDO = "/api/audit_logs/audit-logs/actions/redo"
 
 def stamp() -> str:
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+async def define():  # noqa: ANN201
+    """Creates custom-field definitions for a test and soft-deletes them afterwards (the demo tenant is shared, and
+    other tests compare list rows field by field)."""
+    made: list[tuple[object, str, str]] = []
+
+    async def _define(api, entity_id: str, key: str, kind: str, config: dict | None = None) -> None:  # noqa: ANN001
+        body = {"entityId": entity_id, "key": key, "kind": kind, **({"configJson": config} if config else {})}
+        res = await api.post("/api/entities/definitions", json=body)
+        assert res.status_code == 200, res.text
+        made.append((api, entity_id, key))
+
+    yield _define
+    for api, entity_id, key in made:
+        res = await api.request("DELETE", "/api/entities/definitions", json={"entityId": entity_id, "key": key})
+        assert res.status_code == 200, res.text
 
 
 def operation(res) -> dict:  # noqa: ANN001
@@ -92,11 +111,10 @@ async def test_delete_undo_revives_with_children(admin, app) -> None:
     assert rows[parent]["childIds"] == [child]
 
 
-async def test_organization_custom_fields(admin, app, db) -> None:
+async def test_organization_custom_fields(admin, app, db, define) -> None:
     tenant = str(app.state.seeded["tenantId"])
     key = f"region_{stamp()}"
-    res = await admin.post("/api/entities/definitions", json={"entityId": "directory:organization", "key": key, "kind": "text"})
-    assert res.status_code == 200, res.text
+    await define(admin, "directory:organization", key, "text")
     org, op = await _create(admin, f"CF org {stamp()}", **{f"cf_{key}": "EU"})
     assert (await _manage(admin, tenant, org))[org][f"cf_{key}"] == "EU"
     options = await admin.get(ORGS, params={"view": "options", "ids": org})
@@ -110,10 +128,9 @@ async def test_organization_custom_fields(admin, app, db) -> None:
     assert log.snapshot_after["custom"] == {key: "EU"} and log.snapshot_after["tenantId"] == tenant
 
 
-async def test_tenant_commands_are_logged_without_undo(superadmin, db) -> None:
+async def test_tenant_commands_are_logged_without_undo(superadmin, db, define) -> None:
     key = f"plan_{stamp()}"
-    res = await superadmin.post("/api/entities/definitions", json={"entityId": "directory:tenant", "key": key, "kind": "text"})
-    assert res.status_code == 200, res.text
+    await define(superadmin, "directory:tenant", key, "text")
     name = f"Tenant {stamp()}"
     res = await superadmin.post(TENANTS, json={"name": name, f"cf_{key}": "pro"})
     assert res.status_code == 201 and "x-om-operation" not in res.headers  # tenant commands have no undo

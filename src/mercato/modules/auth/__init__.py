@@ -19,7 +19,14 @@ def _providers() -> dict:
         "identity": resolve_identity, "acl": load_acl,
         "indexable": [IndexableEntity(USER_ENTITY, User, user_doc), IndexableEntity(ROLE_ENTITY, Role, role_doc)],
         "cli": _cli,
+        "configure": _configure,
     }
+
+
+def _configure(app):  # noqa: ANN001, ANN202
+    from mercato.modules.auth.setup import configure_indexing
+
+    configure_indexing(app)
 
 
 def _cli():  # noqa: ANN202
