@@ -75,7 +75,8 @@ async def test_user_create_undo_redo_keeps_id(admin, app, db) -> None:
     assert (await admin.post(UNDO, json={"undoToken": op["undoToken"]})).status_code == 400  # single use
 
     res = await admin.post(REDO, json={"logId": op["id"]})
-    assert res.status_code == 200, res.text
+    assert res.status_code == 200 and res.json()["ok"] is True, res.text
+    assert operation(res)["resourceId"] == user_id  # redo of a create keeps the id
     again = await _user(admin, user_id)
     assert again is not None and again["email"] == email and again["name"] == "Undo Me"
     login = await admin.post("/api/auth/login", data={"email": email, "password": "Secret123!"})
@@ -274,3 +275,21 @@ async def test_employee_cannot_write_and_foreign_tenant_cannot_undo(admin, emplo
     # the other tenant's admin cannot touch our user through the bus either
     res = await other_tenant.admin.put("/api/auth/users", json={"id": user_id, "name": "Hijack"})
     assert res.status_code == 404 and "x-om-operation" not in res.headers
+
+
+async def test_employee_cannot_undo_the_admins_create(admin, employee) -> None:
+    """Framework §7.2 (17): a caller without audit_logs.undo_tenant cannot undo someone else's command."""
+    res = await admin.post("/api/auth/roles", json={"name": f"Actor scope {stamp()}"})
+    role_id = res.json()["id"]
+    undo = await employee.post(UNDO, json={"undoToken": operation(res)["undoToken"]})
+    assert undo.status_code == 400 and undo.json() == {"error": "Undo token not available"}
+    assert await _role(admin, role_id) is not None
+
+
+async def test_only_the_latest_update_can_be_undone(admin) -> None:
+    role_id = await create_role(admin)
+    first = await admin.put("/api/auth/roles", json={"id": role_id, "name": f"First {stamp()}"})
+    second = await admin.put("/api/auth/roles", json={"id": role_id, "name": f"Second {stamp()}"})
+    assert second.status_code == 200
+    undo = await admin.post(UNDO, json={"undoToken": operation(first)["undoToken"]})
+    assert undo.status_code == 400 and undo.json() == {"error": "Undo token not available"}

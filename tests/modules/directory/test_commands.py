@@ -69,7 +69,8 @@ async def test_create_undo_restores_children_and_redo_keeps_id(admin, app, db) -
     rows = await _manage(admin, tenant, child, parent)
     assert parent not in rows and rows[child]["parentId"] is None and rows[child]["ancestorIds"] == []
 
-    assert (await admin.post(REDO, json={"logId": op["id"]})).status_code == 200
+    res = await admin.post(REDO, json={"logId": op["id"]})
+    assert res.status_code == 200 and operation(res)["resourceId"] == parent  # same id
     rows = await _manage(admin, tenant, child, parent)
     assert rows[parent]["childIds"] == [child] and rows[child]["parentId"] == parent
     assert rows[child]["ancestorIds"][-1] == parent
