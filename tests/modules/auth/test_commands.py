@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -69,6 +70,7 @@ async def test_user_create_undo_redo_keeps_id(admin, app, db) -> None:
     log = await db.get(ActionLog, uuid.UUID(op["id"]))
     assert log.snapshot_after["email"] == email and log.snapshot_after["tenantId"] == str(app.state.seeded["tenantId"])
     assert log.snapshot_after["passwordHash"]  # undo/redo never invent credentials
+    assert "Secret123!" not in json.dumps(log.command_payload)  # no clear-text password in the action log
 
     assert (await admin.post(UNDO, json={"undoToken": op["undoToken"]})).json()["ok"] is True
     assert await _user(admin, user_id) is None
@@ -293,3 +295,23 @@ async def test_only_the_latest_update_can_be_undone(admin) -> None:
     assert second.status_code == 200
     undo = await admin.post(UNDO, json={"undoToken": operation(first)["undoToken"]})
     assert undo.status_code == 400 and undo.json() == {"error": "Undo token not available"}
+
+
+async def test_password_change_undo_and_redo_use_hashes(admin, app, db) -> None:
+    org = str(app.state.seeded["organizationId"])
+    user_id, email = await create_user(admin, org)
+    res = await admin.put("/api/auth/users", json={"id": user_id, "password": "Changed123!"})
+    assert res.status_code == 200
+    op = operation(res)
+    log = await db.get(ActionLog, uuid.UUID(op["id"]))
+    assert "Changed123!" not in json.dumps(log.command_payload)
+
+    async def logs_in(password: str) -> bool:
+        res = await admin.post("/api/auth/login", data={"email": email, "password": password})
+        return res.status_code == 200
+
+    assert await logs_in("Changed123!") and not await logs_in(STRONG)
+    assert (await admin.post(UNDO, json={"undoToken": op["undoToken"]})).status_code == 200
+    assert await logs_in(STRONG) and not await logs_in("Changed123!")
+    assert (await admin.post(REDO, json={"logId": op["id"]})).status_code == 200
+    assert await logs_in("Changed123!")

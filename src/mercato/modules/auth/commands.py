@@ -245,17 +245,24 @@ def _body(input: Any) -> dict[str, Any]:  # noqa: A002
     return input if isinstance(input, dict) else {}
 
 
-def _log(verb: str, noun: str, kind: str, record_id: Any, before: Any, after: Any) -> LogMeta:
+SECRET_INPUTS = ("password", "currentPassword")
+
+
+def _log(verb: str, noun: str, kind: str, record_id: Any, before: Any, after: Any, input: Any = None) -> LogMeta:  # noqa: A002
+    """Log metadata; the stored redo input never holds a clear-text password (redo restores the snapshot's hash)."""
     snap = after or before or {}
+    redo_input = {k: v for k, v in _body(input).items() if k not in SECRET_INPUTS}
     return LogMeta(
         action_label=f"{verb} {noun}", resource_kind=kind, resource_id=str(record_id),
         tenant_id=parse_uuid(snap.get("tenantId")),
-        payload={"undo": {"before": before, "after": after}}, context={"cacheAliases": [kind]},
+        payload={"__redoInput": jsonable(redo_input), "undo": {"before": before, "after": after}},
+        context={"cacheAliases": [kind]},
     )
 
 
 class _Snapshotted(Command):
-    """Shared shape (the log's organization is the caller's, so the caller's undo scope finds it): snapshot by id before and after, restore `before` on undo."""
+    """Shared shape: snapshot by id before and after, restore `before` on undo. The log's organization is the
+    caller's, so the caller's undo scope finds it."""
 
     noun = ""
     kind = ""
@@ -306,7 +313,7 @@ class UserCreateCommand(_Snapshotted):
         return {"id": str(user.id), "warning": warning}
 
     def build_log(self, rt, input, result, before, after):  # noqa: ANN001, ANN201, A002
-        return _log("Create", self.noun, self.kind, result["id"], None, after)
+        return _log("Create", self.noun, self.kind, result["id"], None, after, input)
 
     async def undo(self, rt: CommandRuntime, entry: LoggedAction) -> None:
         await hard_delete_user(rt, entry.resource_id)
@@ -322,6 +329,7 @@ class UserCreateCommand(_Snapshotted):
 
 class UserUpdateCommand(_Snapshotted):
     id = "auth.users.update"
+    has_redo = True  # redo restores the after-snapshot: the password hash, never a stored clear-text password
     noun, kind = "user", "auth.user"
 
     snap = staticmethod(user_snapshot)  # type: ignore[assignment]
@@ -340,7 +348,14 @@ class UserUpdateCommand(_Snapshotted):
         return {"id": str(user.id)}
 
     def build_log(self, rt, input, result, before, after):  # noqa: ANN001, ANN201, A002
-        return _log("Update", self.noun, self.kind, result["id"], before, after)
+        return _log("Update", self.noun, self.kind, result["id"], before, after, input)
+
+    async def redo(self, rt: CommandRuntime, input: Any, entry: LoggedAction) -> Any:  # noqa: A002
+        after = entry.undo_payload.get("after") or entry.snapshot_after
+        if not isinstance(after, dict) or not after.get("id"):
+            raise ApiError(400, "Redo data unavailable for this action")
+        user = await self.restore(rt, after)
+        return {"id": str(user.id)}
 
 
 class UserDeleteCommand(_Snapshotted):
@@ -368,7 +383,7 @@ class UserDeleteCommand(_Snapshotted):
         return {"id": str(user_id)}
 
     def build_log(self, rt, input, result, before, after):  # noqa: ANN001, ANN201, A002
-        return _log("Delete", self.noun, self.kind, result["id"], before, None)
+        return _log("Delete", self.noun, self.kind, result["id"], before, None, input)
 
 
 class RoleCreateCommand(_Snapshotted):
@@ -392,7 +407,7 @@ class RoleCreateCommand(_Snapshotted):
         return {"id": str(role.id)}
 
     def build_log(self, rt, input, result, before, after):  # noqa: ANN001, ANN201, A002
-        return _log("Create", self.noun, self.kind, result["id"], None, after)
+        return _log("Create", self.noun, self.kind, result["id"], None, after, input)
 
     async def undo(self, rt: CommandRuntime, entry: LoggedAction) -> None:
         await hard_delete_role(rt, entry.resource_id)
@@ -427,7 +442,7 @@ class RoleUpdateCommand(_Snapshotted):
         return {"id": str(role.id)}
 
     def build_log(self, rt, input, result, before, after):  # noqa: ANN001, ANN201, A002
-        return _log("Update", self.noun, self.kind, result["id"], before, after)
+        return _log("Update", self.noun, self.kind, result["id"], before, after, input)
 
 
 class RoleDeleteCommand(_Snapshotted):
@@ -455,7 +470,7 @@ class RoleDeleteCommand(_Snapshotted):
         return {"id": str(role_id)}
 
     def build_log(self, rt, input, result, before, after):  # noqa: ANN001, ANN201, A002
-        return _log("Delete", self.noun, self.kind, result["id"], before, None)
+        return _log("Delete", self.noun, self.kind, result["id"], before, None, input)
 
 
 # -- ACL commands: `input` carries the resolved owner, tenant and the submitted changes ----------------------
