@@ -1,4 +1,10 @@
-"""Command line: `mercato init | serve | worker`."""
+"""Command line: `mercato init | serve | worker | jobs run | <module commands>`.
+
+Module commands are discovered, not wired by hand: a module manifest may declare `providers={"cli": X}` where X is
+a Typer app (or a zero-argument callable returning one, or a mapping {group name: Typer app}); it is mounted under
+the module id (or the mapping's names). A few module CLIs that predate the provider are mounted from `LEGACY_CLI`
+when their module is enabled and declares none.
+"""
 
 from __future__ import annotations
 
@@ -105,6 +111,92 @@ def makemigration(message: str = typer.Option(..., "-m", "--message")) -> None:
     settings, _ = _settings_and_registry()
     settings.ensure_data_dir()
     command.revision(alembic_config(settings.database_url), message=message, autogenerate=True)
+
+
+# -- jobs and module commands -------------------------------------------------------------------------------
+
+jobs_cli = typer.Typer(help="Background jobs.", no_args_is_help=True)
+app.add_typer(jobs_cli, name="jobs")
+
+
+async def run_job_now(name: str, **kwargs: object) -> None:
+    """Build the application (database, registry, event bus) and run one registered job in this process."""
+    from mercato.kernel.app import create_app
+    from mercato.kernel.jobs import run_job
+    from mercato.kernel.settings import get_settings
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        await run_job(application, name, dict(kwargs))
+
+
+@jobs_cli.command("run")
+def jobs_run(name: str = typer.Argument(..., help="Registered job name, e.g. notifications.cleanup_expired.")) -> None:
+    """Run one registered job now, in this process."""
+    try:
+        asyncio.run(run_job_now(name))
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]job {name} done[/green]")
+
+
+def _notifications_cli() -> typer.Typer:
+    cli = typer.Typer(help="Notifications.", no_args_is_help=True)
+
+    @cli.command("cleanup-expired")
+    def cleanup_expired() -> None:
+        """Dismiss notifications whose expiry has passed."""
+        from mercato.modules.notifications.delivery import CLEANUP_JOB
+
+        asyncio.run(run_job_now(CLEANUP_JOB))
+        console.print("[green]expired notifications cleaned up[/green]")
+
+    return cli
+
+
+def _customers_import_cli() -> dict[str, typer.Typer]:
+    from mercato.modules.customers.cli import app as import_app
+
+    return {"import": import_app}
+
+
+# module id -> provider-shaped factory, used until the module's manifest declares providers["cli"] itself
+LEGACY_CLI = {"customers": _customers_import_cli, "notifications": _notifications_cli}
+
+
+def _resolve(provider: object) -> object:
+    if isinstance(provider, typer.Typer) or isinstance(provider, dict):
+        return provider
+    return provider() if callable(provider) else provider
+
+
+def mount_module_clis(root: typer.Typer, module_ids: list[str] | None = None) -> list[str]:
+    """Mount every enabled module's command group on `root`; returns the mounted group names."""
+    from mercato.kernel.module import Registry
+    from mercato.kernel.settings import get_settings
+
+    registry = Registry.load(module_ids if module_ids is not None else get_settings().module_ids)
+    taken = {c.name for c in root.registered_commands} | {g.name for g in root.registered_groups}
+    mounted: list[str] = []
+    for module in registry.modules:
+        provider = module.providers.get("cli") or LEGACY_CLI.get(module.id)
+        if provider is None:
+            continue
+        resolved = _resolve(provider)
+        groups = resolved if isinstance(resolved, dict) else {module.id: resolved}
+        for name, group in groups.items():
+            if name in taken or not isinstance(group, typer.Typer):
+                continue
+            root.add_typer(group, name=name)
+            taken.add(name)
+            mounted.append(name)
+    return mounted
+
+
+mount_module_clis(app)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,29 @@ def _routers():  # noqa: ANN202
 
 
 def _providers() -> dict:
+    from mercato.kernel.extensions import IndexableEntity
+    from mercato.modules.auth.commands import ROLE_ENTITY, USER_ENTITY, role_doc, user_doc  # registers the commands
     from mercato.modules.auth.identity import load_acl, resolve_identity
+    from mercato.modules.auth.models import Role, User
 
-    return {"identity": resolve_identity, "acl": load_acl}
+    return {
+        "identity": resolve_identity, "acl": load_acl,
+        "indexable": [IndexableEntity(USER_ENTITY, User, user_doc), IndexableEntity(ROLE_ENTITY, Role, role_doc)],
+        "cli": _cli,
+        "configure": _configure,
+    }
+
+
+def _configure(app):  # noqa: ANN001, ANN202
+    from mercato.modules.auth.setup import configure_indexing
+
+    configure_indexing(app)
+
+
+def _cli():  # noqa: ANN202
+    from mercato.modules.auth.cli import auth_cli
+
+    return auth_cli
 
 
 def _setup(ctx):  # noqa: ANN001, ANN202

@@ -10,31 +10,22 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from mercato.kernel.context import Ctx, parse_uuid
+from mercato.kernel.commands import CommandRuntime, execute_command
+from mercato.kernel.context import Ctx, RequestContext, parse_uuid
+from mercato.kernel.crud import record_access
 from mercato.kernel.errors import ApiError
 from mercato.kernel.routing import ModuleRouter
 from mercato.kernel.serialize import iso
-from mercato.modules.auth import limits, roles, users
+from mercato.modules.auth import commands, limits, roles, users
 from mercato.modules.auth.acl import (
-    LOCK_HEADER,
     SUPER_ROLE_GUARD,
     acl_view,
     role_acl_row,
     role_is_super_admin,
     user_acl_row,
-    write_role_acl,
-    write_user_acl,
 )
 from mercato.modules.auth.models import UserConsent
-from mercato.modules.auth.schemas import (
-    RoleAclWrite,
-    RoleCreate,
-    RoleUpdate,
-    UserAclWrite,
-    UserCreate,
-    UserUpdate,
-    parse,
-)
+from mercato.modules.auth.schemas import RoleAclWrite, UserAclWrite, parse
 from mercato.modules.auth.security import consent_integrity_hash
 from mercato.modules.auth.web import json_body, trusted_base
 
@@ -72,8 +63,34 @@ def _optional_uuid(request: Request, name: str) -> tuple[bool, uuid.UUID | None]
     return value is not None, value
 
 
-def _expected(request: Request) -> str | None:
-    return request.headers.get(LOCK_HEADER)
+async def _run(ctx: RequestContext, command_id: str, payload: Any) -> tuple[Any, dict[str, str]]:
+    """Run one auth command on the bus; returns (result, x-om-operation header)."""
+    rt = await CommandRuntime.from_request(ctx)
+    outcome = await execute_command(rt, command_id, payload)
+    return outcome.result, outcome.headers
+
+
+async def _with_custom(ctx: RequestContext, entity: str, items: list[dict[str, Any]]) -> None:
+    """Adds `cf_<key>` values to the rows of the caller's tenant (one provider call for the page; a super admin's
+    cross-tenant page shows custom fields of the tenant in scope only, keeping the query count constant)."""
+    provider = ctx.registry.provider("custom_fields")
+    tenant = (await ctx.scope()).tenant_id or ctx.tenant_id
+    rows = [i for i in items if tenant is not None and i.get("tenantId") == str(tenant)]
+    if provider is None or not rows:
+        return
+    values = await provider.load(ctx.session, entity, [r["id"] for r in rows], tenant)
+    for row in rows:
+        for key, value in (values.get(row["id"]) or {}).items():
+            row[f"cf_{key}"] = value
+
+
+async def _log_reads(ctx: RequestContext, kind: str, request: Request, items: list[dict[str, Any]], single: bool) -> None:
+    ids = [str(i["id"]) for i in items if i.get("id")]
+    access = "read:item" if single else ("read:list" if len(ids) > 1 else "read")
+    await record_access(ctx, kind, ids, access, sorted({k for i in items for k in i}), {
+        "resultCount": len(ids), "accessType": access, "queryKeys": list(request.query_params.keys()),
+        "path": request.url.path,
+    })
 
 
 async def _id_from(request: Request, body_allowed: bool = True) -> str | None:
@@ -92,8 +109,11 @@ async def list_roles(request: Request, ctx: Ctx) -> dict[str, Any]:
     if paging is None or not ok_id or not ok_tenant:
         return dict(EMPTY_LIST)
     search = (request.query_params.get("search") or "").strip() or None
-    return await roles.list_roles(ctx, role_id=role_id, page=paging[0], page_size=paging[1], search=search,
-                                  tenant_id=tenant_id)
+    result = await roles.list_roles(ctx, role_id=role_id, page=paging[0], page_size=paging[1], search=search,
+                                    tenant_id=tenant_id)
+    await _with_custom(ctx, commands.ROLE_ENTITY, result["items"])
+    await _log_reads(ctx, "auth.role", request, result["items"], role_id is not None)
+    return result
 
 
 @router.post("/auth/roles", features=["auth.roles.manage"], status_code=201, summary="Create role",
@@ -101,36 +121,30 @@ async def list_roles(request: Request, ctx: Ctx) -> dict[str, Any]:
              openapi_extra=_body_schema({"name": {"type": "string", "minLength": 2, "maxLength": 100},
                                          "tenantId": {"type": "string", "format": "uuid", "nullable": True}}, ["name"]))
 async def create_role(request: Request, ctx: Ctx) -> JSONResponse:
-    body = await json_body(request)
-    if "tenantId" in body and body["tenantId"] is None:
-        raise ApiError(400, "tenantId cannot be null — global roles are not supported")
-    data = parse(RoleCreate, body)
-    role = await roles.create_role(ctx, name=data.name, tenant_given="tenantId" in body, tenant_id=data.tenantId)
-    return JSONResponse({"id": str(role.id)}, status_code=201)
+    result, headers = await _run(ctx, "auth.roles.create", await json_body(request))
+    return JSONResponse({"id": result["id"]}, status_code=201, headers=headers)
 
 
 @router.put("/auth/roles", features=["auth.roles.manage"], summary="Update role",
             description="Updates mutable fields on an existing role.",
             openapi_extra=_body_schema({"id": {"type": "string", "format": "uuid"}, "name": {"type": "string"},
                                         "tenantId": {"type": "string", "format": "uuid"}}, ["id"]))
-async def update_role(request: Request, ctx: Ctx) -> dict[str, Any]:
-    data = parse(RoleUpdate, await json_body(request))
-    changes = {k: getattr(data, k) for k in ("name", "tenantId") if k in data.model_fields_set and getattr(data, k) is not None}
-    await roles.update_role(ctx, data.id, changes, _expected(request))
-    return {"ok": True}
+async def update_role(request: Request, ctx: Ctx) -> JSONResponse:
+    _, headers = await _run(ctx, "auth.roles.update", await json_body(request))
+    return JSONResponse({"ok": True}, headers=headers)
 
 
 @router.delete("/auth/roles", features=["auth.roles.manage"], summary="Delete role",
                description="Deletes a role by identifier. Fails when users remain assigned.")
-async def delete_role(request: Request, ctx: Ctx) -> dict[str, Any]:
+async def delete_role(request: Request, ctx: Ctx) -> JSONResponse:
     raw = await _id_from(request)
     if not raw:
         raise ApiError(400, "Role id required")
     role_id = parse_uuid(raw)
     if role_id is None:
         raise ApiError(400, "Invalid role id")
-    await roles.delete_role(ctx, role_id, _expected(request))
-    return {"ok": True}
+    _, headers = await _run(ctx, "auth.roles.delete", {"id": str(role_id)})
+    return JSONResponse({"ok": True}, headers=headers)
 
 
 @router.get("/auth/roles/acl", features=["auth.acl.manage"], summary="Fetch role ACL",
@@ -144,6 +158,7 @@ async def get_role_acl(request: Request, ctx: Ctx) -> dict[str, Any]:
     if not ctx.is_super_admin and await role_is_super_admin(ctx.session, role.id):
         raise ApiError(403, SUPER_ROLE_GUARD)
     scope_tenant = tenant_id or role.tenant_id or ctx.tenant_id
+    await record_access(ctx, "auth.role_acl", [str(role.id)], "read:item")
     return acl_view(await role_acl_row(ctx.session, role.id, scope_tenant))
 
 
@@ -153,7 +168,7 @@ async def get_role_acl(request: Request, ctx: Ctx) -> dict[str, Any]:
                                         "features": {"type": "array", "items": {"type": "string"}},
                                         "organizations": {"type": "array", "items": {"type": "string"}, "nullable": True},
                                         "tenantId": {"type": "string", "format": "uuid"}}, ["roleId"]))
-async def put_role_acl(request: Request, ctx: Ctx) -> dict[str, Any]:
+async def put_role_acl(request: Request, ctx: Ctx) -> JSONResponse:
     data = parse(RoleAclWrite, await json_body(request))
     role = await roles.acl_role(ctx, data.roleId)
     tenant_id = data.tenantId or role.tenant_id or ctx.tenant_id
@@ -170,7 +185,9 @@ async def put_role_acl(request: Request, ctx: Ctx) -> dict[str, Any]:
             changes[key] = getattr(data, key)
     if "organizations" in data.model_fields_set:
         changes["organizations"] = data.organizations
-    return await write_role_acl(ctx, role, tenant_id, changes, _expected(request))
+    payload = {"roleId": str(role.id), "tenantId": str(tenant_id), "changes": changes}
+    result, headers = await _run(ctx, "auth.roles.acl.update", payload)
+    return JSONResponse(result, headers=headers)
 
 
 # -- users ---------------------------------------------------------------------------------------------------
@@ -193,6 +210,8 @@ async def list_users(request: Request, ctx: Ctx) -> dict[str, Any]:
     result = await users.list_users(ctx, query)
     if query.role_ids and result["total"] == 0:
         return dict(EMPTY_LIST)
+    await _with_custom(ctx, commands.USER_ENTITY, result["items"])
+    await _log_reads(ctx, "auth.user", request, result["items"], user_id is not None)
     return result
 
 
@@ -207,34 +226,32 @@ _USER_PROPS = {
              description="Creates a user with a password or an invitation e-mail.",
              openapi_extra=_body_schema(_USER_PROPS, ["email", "organizationId"]))
 async def create_user(request: Request, ctx: Ctx) -> JSONResponse:
-    data = parse(UserCreate, await json_body(request))
-    user, warning = await users.create_user(ctx, data, trusted_base(request))
-    body: dict[str, Any] = {"id": str(user.id)}
-    if warning:
-        body["_warning"] = warning
-    return JSONResponse(body, status_code=201)
+    result, headers = await _run(ctx, "auth.users.create", await json_body(request))
+    body: dict[str, Any] = {"id": result["id"]}
+    if result.get("warning"):
+        body["_warning"] = result["warning"]
+    return JSONResponse(body, status_code=201, headers=headers)
 
 
 @router.put("/auth/users", features=["auth.users.edit"], summary="Update user",
             description="Partially updates a user; `roles` replaces the full role set.",
             openapi_extra=_body_schema({"id": {"type": "string", "format": "uuid"}, **_USER_PROPS}, ["id"]))
-async def update_user(request: Request, ctx: Ctx) -> dict[str, Any]:
-    data = parse(UserUpdate, await json_body(request))
-    await users.update_user(ctx, data, set(data.model_fields_set), _expected(request))
-    return {"ok": True}
+async def update_user(request: Request, ctx: Ctx) -> JSONResponse:
+    _, headers = await _run(ctx, "auth.users.update", await json_body(request))
+    return JSONResponse({"ok": True}, headers=headers)
 
 
 @router.delete("/auth/users", features=["auth.users.delete"], summary="Delete user",
                description="Deletes a user with its role links, ACL, sessions, tokens and sidebar settings.")
-async def delete_user(request: Request, ctx: Ctx) -> dict[str, Any]:
+async def delete_user(request: Request, ctx: Ctx) -> JSONResponse:
     raw = await _id_from(request)
     if not raw:
         raise ApiError(400, "User id required")
     user_id = parse_uuid(raw)
     if user_id is None:
         raise ApiError(400, "Invalid user id")
-    await users.delete_user(ctx, user_id, _expected(request))
-    return {"ok": True}
+    _, headers = await _run(ctx, "auth.users.delete", {"id": str(user_id)})
+    return JSONResponse({"ok": True}, headers=headers)
 
 
 @router.get("/auth/users/acl", features=["auth.acl.manage"], summary="Fetch user ACL",
@@ -246,6 +263,7 @@ async def get_user_acl(request: Request, ctx: Ctx) -> dict[str, Any]:
     user = await users.guarded_user(ctx, user_id, missing_ok=True)
     tenant_id = user.tenant_id if user is not None and user.tenant_id else ctx.tenant_id
     row = await user_acl_row(ctx.session, user_id, tenant_id)
+    await record_access(ctx, "auth.user_acl", [str(user_id)], "read:item")
     return {"hasCustomAcl": row is not None, **acl_view(row)}
 
 
@@ -255,12 +273,16 @@ async def get_user_acl(request: Request, ctx: Ctx) -> dict[str, Any]:
                                         "features": {"type": "array", "items": {"type": "string"}},
                                         "organizations": {"type": "array", "items": {"type": "string"}, "nullable": True}},
                                        ["userId"]))
-async def put_user_acl(request: Request, ctx: Ctx) -> dict[str, Any]:
+async def put_user_acl(request: Request, ctx: Ctx) -> JSONResponse:
     data = parse(UserAclWrite, await json_body(request))
     user = await users.guarded_user(ctx, data.userId)  # an ACL row needs a live user
     tenant_id = user.tenant_id or ctx.tenant_id
-    return await write_user_acl(ctx, data.userId, tenant_id, super_admin=data.isSuperAdmin, features=data.features,
-                                organizations=data.organizations, expected=_expected(request))
+    if tenant_id is None:
+        raise ApiError(400, "Tenant required")
+    payload = {"userId": str(data.userId), "tenantId": str(tenant_id), "isSuperAdmin": bool(data.isSuperAdmin),
+               "features": list(data.features or []), "organizations": data.organizations}
+    result, headers = await _run(ctx, "auth.users.acl.update", payload)
+    return JSONResponse(result, headers=headers)
 
 
 @router.post("/auth/users/resend-invite", features=["auth.users.create"], summary="Resend invitation",

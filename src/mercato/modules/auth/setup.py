@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,29 @@ from mercato.modules.auth.security import email_hash, hash_password
 
 BUILTIN_ROLES = ("superadmin", "admin", "employee")
 
+# the query-index provider of the running application (set by the module's `configure` hook): users and roles
+# created here bypass the command bus, so their index documents are written directly
+_index: Any = None
+
+
+def configure_indexing(app: Any) -> None:
+    global _index
+    _index = app.state.registry.provider("query_index")
+
+
+async def index_rows(session: AsyncSession, rows: list[Any], index: Any = None) -> None:
+    """Query-index documents for users/roles written outside the commands (setup, demo, helpers)."""
+    from mercato.modules.auth.commands import ROLE_ENTITY, USER_ENTITY, role_doc, user_doc
+
+    index = index or _index
+    if index is None:
+        return
+    for row in rows:
+        if isinstance(row, User):
+            await index.upsert(session, USER_ENTITY, str(row.id), row.tenant_id, row.organization_id, user_doc(row))
+        else:
+            await index.upsert(session, ROLE_ENTITY, str(row.id), row.tenant_id, None, role_doc(row))
+
 
 async def ensure_role(session: AsyncSession, tenant_id: uuid.UUID, name: str) -> Role:
     role = (await session.execute(select(Role).where(Role.tenant_id == tenant_id, Role.name == name))).scalar_one_or_none()
@@ -20,6 +44,7 @@ async def ensure_role(session: AsyncSession, tenant_id: uuid.UUID, name: str) ->
         role = Role(tenant_id=tenant_id, name=name)
         session.add(role)
         await session.flush()
+        await index_rows(session, [role])
     return role
 
 
@@ -53,6 +78,7 @@ async def ensure_user(
                     password_hash=hash_password(password), is_confirmed=True)
         session.add(user)
         await session.flush()
+        await index_rows(session, [user])
     for name in role_names:
         role = await ensure_role(session, tenant_id, name)
         linked = await session.execute(select(UserRole.id).where(UserRole.user_id == user.id, UserRole.role_id == role.id, UserRole.deleted_at.is_(None)))
@@ -69,9 +95,22 @@ async def setup_tenant(ctx: SetupContext) -> None:
     await ensure_user(ctx.session, ctx.tenant_id, ctx.organization_id, settings.init_superadmin_email,
                       settings.init_superadmin_password, ["superadmin"])
     ctx.log(f"superadmin: {settings.init_superadmin_email}")
+    await index_tenant(ctx)
+
+
+async def index_tenant(ctx: SetupContext) -> None:
+    """Setup hooks run before the application exists: index every user and role of the tenant explicitly."""
+    registry = ctx.data.get("registry")
+    index = registry.provider("query_index") if registry is not None else None
+    if index is None:
+        return
+    roles = list((await ctx.session.execute(select(Role).where(Role.tenant_id == ctx.tenant_id, Role.deleted_at.is_(None)))).scalars())
+    users = list((await ctx.session.execute(select(User).where(User.tenant_id == ctx.tenant_id, User.deleted_at.is_(None)))).scalars())
+    await index_rows(ctx.session, [*roles, *users], index)
 
 
 async def seed_demo(ctx: SetupContext) -> None:
     for email, role in (("admin@acme.com", "admin"), ("employee@acme.com", "employee")):
         await ensure_user(ctx.session, ctx.tenant_id, ctx.organization_id, email, "secret", [role])
     ctx.log("demo users: superadmin@acme.com, admin@acme.com, employee@acme.com (password: secret)")
+    await index_tenant(ctx)

@@ -83,6 +83,10 @@ async def list_users(ctx: RequestContext, q: UserQuery) -> dict[str, Any]:
         if ctx.tenant_id is None:
             return {"items": [], "total": 0, "totalPages": 1, "isSuperAdmin": False}
         conditions += [User.tenant_id == ctx.tenant_id, User.id.not_in(super_admin_user_ids())]
+        # an ACL limited to some organizations sees the users of those only (the same rule the write guards apply)
+        allowed = (await ctx.scope()).allowed_ids
+        if allowed is not None:
+            conditions.append(User.organization_id.in_(allowed))
     elif SELECTED_TENANT_COOKIE in ctx.request.cookies:
         conditions.append(User.tenant_id == ctx.tenant_id if ctx.tenant_id else User.tenant_id.is_(None))
         org_ids = (await ctx.scope()).organization_ids

@@ -22,10 +22,16 @@ def _setup(ctx):  # noqa: ANN001, ANN202
 
 
 def _providers() -> dict:
+    from mercato.kernel.extensions import IndexableEntity
+    from mercato.modules.directory.commands import ORG_ENTITY, org_doc  # also registers the directory commands
+    from mercato.modules.directory.models import Organization
     from mercato.modules.directory.scope import resolve_org_scope
     from mercato.modules.directory.setup import bootstrap_tenant
 
-    return {"org_scope": resolve_org_scope, "bootstrap_tenant": bootstrap_tenant}
+    return {
+        "org_scope": resolve_org_scope, "bootstrap_tenant": bootstrap_tenant,
+        "indexable": [IndexableEntity(ORG_ENTITY, Organization, org_doc)],
+    }
 
 
 module = Module(

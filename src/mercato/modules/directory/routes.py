@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from mercato.kernel.context import Ctx
+from mercato.kernel.commands import CommandRuntime, execute_command
+from mercato.kernel.context import Ctx, RequestContext, parse_uuid
 from mercato.kernel.errors import ApiError
 from mercato.kernel.ratelimit import RateLimit
 from mercato.kernel.routing import ModuleRouter
-from mercato.modules.directory import docs, queries, service, switcher
+from mercato.modules.directory import commands, docs, queries, service, switcher
 from mercato.modules.directory.schemas import (
     BrandingUpdate,
     OrganizationCreate,
@@ -23,7 +24,6 @@ from mercato.modules.directory.schemas import (
     TenantDelete,
     TenantUpdate,
     organization_list_query,
-    parse_body,
     tenant_list_query,
 )
 
@@ -62,6 +62,35 @@ async def json_body(request: Request, required: bool = True) -> Any:
         return None
 
 
+async def _run(ctx: RequestContext, command_id: str, payload: Any) -> tuple[Any, dict[str, str]]:
+    """One directory command on the bus; returns (result, x-om-operation header)."""
+    outcome = await execute_command(await CommandRuntime.from_request(ctx), command_id, payload)
+    return outcome.result, outcome.headers
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid input", details=[{"code": "invalid_type", "path": [], "message": "Expected object"}])
+    return body
+
+
+async def _with_custom(ctx: RequestContext, entity: str, items: list[dict[str, Any]], tenant: Any = None) -> None:
+    """`cf_<key>` values on list rows: one provider call per tenant on the page (`tenant` fixes it for all rows)."""
+    provider = ctx.registry.provider("custom_fields")
+    if provider is None or not items:
+        return
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for item in items:
+        groups.setdefault(tenant if tenant is not None else parse_uuid(item.get("tenantId")), []).append(item)
+    for tid, rows in groups.items():
+        if tid is None:
+            continue
+        values = await provider.load(ctx.session, entity, [r["id"] for r in rows], tid)
+        for row in rows:
+            for key, value in (values.get(row["id"]) or {}).items():
+                row[f"cf_{key}"] = value
+
+
 def _delete_id(body: Any, query_id: str | None, missing: str) -> Any:
     present, parsed = service.id_from(body, query_id)
     if not present:
@@ -79,7 +108,11 @@ def _delete_id(body: Any, query_id: str | None, missing: str) -> Any:
                                    e400=("Invalid query parameters", docs.ERROR)),
             description="Returns tenants visible to the current user with optional search and pagination.")
 async def list_tenants(request: Request, ctx: Ctx) -> dict[str, Any]:
-    return await queries.list_tenants(ctx, tenant_list_query(dict(request.query_params)))
+    result = await queries.list_tenants(ctx, tenant_list_query(dict(request.query_params)))
+    # tenant custom values live under the caller's tenant (platform §1.2)
+    if ctx.tenant_id is not None:
+        await _with_custom(ctx, commands.TENANT_ENTITY, result["items"], ctx.tenant_id)
+    return result
 
 
 @router.post("/directory/tenants", features=[TENANTS_MANAGE], status_code=201, summary="Create tenant",
@@ -87,9 +120,8 @@ async def list_tenants(request: Request, ctx: Ctx) -> dict[str, Any]:
              responses=docs.answers(201, "Tenant created.", {"id": docs.ZERO_ID}, e400=("Validation failed", docs.ERROR)),
              description="Creates a new tenant and returns its identifier.")
 async def create_tenant(request: Request, ctx: Ctx) -> JSONResponse:
-    data = parse_body(TenantCreate, await json_body(request))
-    tenant = await service.create_tenant(ctx, data)
-    return JSONResponse({"id": str(tenant.id)}, status_code=201)
+    result, headers = await _run(ctx, "directory.tenants.create", _object(await json_body(request)))
+    return JSONResponse({"id": result["id"]}, status_code=201, headers=headers)
 
 
 @router.put("/directory/tenants", features=[TENANTS_MANAGE], summary="Update tenant",
@@ -97,9 +129,9 @@ async def create_tenant(request: Request, ctx: Ctx) -> JSONResponse:
             responses=docs.answers(200, "Tenant updated.", {"ok": True}, e400=("Validation failed", docs.ERROR),
                                    e404=("Tenant not found", {"error": "Tenant not found"})),
             description="Updates tenant properties such as name or activation state.")
-async def update_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
-    await service.update_tenant(ctx, parse_body(TenantUpdate, await json_body(request)))
-    return {"ok": True}
+async def update_tenant(request: Request, ctx: Ctx) -> JSONResponse:
+    _, headers = await _run(ctx, "directory.tenants.update", _object(await json_body(request)))
+    return JSONResponse({"ok": True}, headers=headers)
 
 
 @router.delete("/directory/tenants", features=[TENANTS_MANAGE], summary="Delete tenant",
@@ -107,10 +139,10 @@ async def update_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
                responses=docs.answers(200, "Tenant removed.", {"ok": True}, e400=("Validation failed", docs.ERROR),
                                       e404=("Tenant not found", {"error": "Tenant not found"})),
                description="Soft deletes the tenant identified by id.")
-async def delete_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
+async def delete_tenant(request: Request, ctx: Ctx) -> JSONResponse:
     tenant_id = _delete_id(await json_body(request, required=False), request.query_params.get("id"), "Tenant id required")
-    await service.delete_tenant(ctx, tenant_id)
-    return {"ok": True}
+    _, headers = await _run(ctx, "directory.tenants.delete", {"id": str(tenant_id)})
+    return JSONResponse({"ok": True}, headers=headers)
 
 
 @lookup_router.get("/directory/tenants/lookup", auth=False, rate_limit=TENANT_LOOKUP_LIMIT, summary="Public tenant lookup",
@@ -133,7 +165,11 @@ async def lookup_tenant(request: Request, ctx: Ctx) -> dict[str, Any]:
                                    e400=("Invalid query or tenant scope", docs.ERROR)),
             description="Returns organizations using options, tree, or paginated manage view depending on the `view` parameter.")
 async def list_organizations(request: Request, ctx: Ctx) -> dict[str, Any]:
-    return await queries.list_organizations(ctx, organization_list_query(dict(request.query_params)))
+    query = organization_list_query(dict(request.query_params))
+    result = await queries.list_organizations(ctx, query)
+    if query.view != "tree":
+        await _with_custom(ctx, commands.ORG_ENTITY, result["items"])
+    return result
 
 
 @router.post("/directory/organizations", features=[ORGS_MANAGE], status_code=201, summary="Create organization",
@@ -141,8 +177,8 @@ async def list_organizations(request: Request, ctx: Ctx) -> dict[str, Any]:
              responses=docs.answers(201, "Organization created.", {"id": docs.ZERO_ID}, e400=("Validation failed", docs.ERROR)),
              description="Creates a new organization within a tenant and optionally assigns hierarchy relationships.")
 async def create_organization(request: Request, ctx: Ctx) -> JSONResponse:
-    org = await service.create_organization(ctx, parse_body(OrganizationCreate, await json_body(request)))
-    return JSONResponse({"id": str(org.id)}, status_code=201)
+    result, headers = await _run(ctx, "directory.organizations.create", _object(await json_body(request)))
+    return JSONResponse({"id": result["id"]}, status_code=201, headers=headers)
 
 
 @router.put("/directory/organizations", features=[ORGS_MANAGE], summary="Update organization",
@@ -150,9 +186,9 @@ async def create_organization(request: Request, ctx: Ctx) -> JSONResponse:
             responses=docs.answers(200, "Organization updated.", {"ok": True}, e400=("Validation failed", docs.ERROR),
                                    e404=("Organization not found", {"error": "Not found"})),
             description="Updates organization details and hierarchy assignments.")
-async def update_organization(request: Request, ctx: Ctx) -> dict[str, Any]:
-    await service.update_organization(ctx, parse_body(OrganizationUpdate, await json_body(request)))
-    return {"ok": True}
+async def update_organization(request: Request, ctx: Ctx) -> JSONResponse:
+    _, headers = await _run(ctx, "directory.organizations.update", _object(await json_body(request)))
+    return JSONResponse({"ok": True}, headers=headers)
 
 
 @router.delete("/directory/organizations", features=[ORGS_MANAGE], summary="Delete organization",
@@ -160,10 +196,10 @@ async def update_organization(request: Request, ctx: Ctx) -> dict[str, Any]:
                responses=docs.answers(200, "Organization deleted.", {"ok": True}, e400=("Validation failed", docs.ERROR),
                                       e404=("Organization not found", {"error": "Not found"})),
                description="Soft deletes an organization identified by id.")
-async def delete_organization(request: Request, ctx: Ctx) -> dict[str, Any]:
+async def delete_organization(request: Request, ctx: Ctx) -> JSONResponse:
     org_id = _delete_id(await json_body(request, required=False), request.query_params.get("id"), "Organization id required")
-    await service.delete_organization(ctx, org_id)
-    return {"ok": True}
+    _, headers = await _run(ctx, "directory.organizations.delete", {"id": str(org_id)})
+    return JSONResponse({"ok": True}, headers=headers)
 
 
 @lookup_router.get("/directory/organizations/lookup", auth=False, rate_limit=ORG_LOOKUP_LIMIT,

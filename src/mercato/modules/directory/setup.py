@@ -45,6 +45,20 @@ async def bootstrap_tenant(session: AsyncSession, name: str) -> tuple[uuid.UUID,
     return tenant.id, org.id
 
 
+async def index_organizations(ctx: SetupContext) -> None:
+    """Setup writes bypass the commands: index every live organization of the tenant explicitly."""
+    from mercato.modules.directory.commands import ORG_ENTITY, org_doc
+
+    registry = ctx.data.get("registry")
+    index = registry.provider("query_index") if registry is not None else None
+    if index is None:
+        return
+    rows = await ctx.session.execute(
+        select(Organization).where(Organization.tenant_id == ctx.tenant_id, Organization.deleted_at.is_(None)))
+    for org in rows.scalars():
+        await index.upsert(ctx.session, ORG_ENTITY, str(org.id), org.tenant_id, None, org_doc(org))
+
+
 async def seed_defaults(ctx: SetupContext) -> None:
     """Every live organization of the tenant without a slug gets slugify(name), made unique."""
     rows = await ctx.session.execute(
@@ -56,6 +70,7 @@ async def seed_defaults(ctx: SetupContext) -> None:
         if base:
             org.slug = await unique_slug(ctx.session, ctx.tenant_id, base, exclude=org.id)
             await ctx.session.flush()
+    await index_organizations(ctx)
 
 
 async def seed_demo(ctx: SetupContext) -> None:
@@ -68,3 +83,4 @@ async def seed_demo(ctx: SetupContext) -> None:
                                      slug=await unique_slug(ctx.session, ctx.tenant_id, slug) if slug else None))
         await ctx.session.flush()
     await recompute_tree(ctx.session, ctx.tenant_id)
+    await index_organizations(ctx)

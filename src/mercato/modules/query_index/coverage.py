@@ -66,8 +66,10 @@ async def refresh(session: AsyncSession, entity: IndexableEntity, tenant_id: uui
                   organization_id: uuid.UUID | None) -> EntityIndexCoverage:
     base = (await session.execute(
         select(func.count()).select_from(base_query(entity, tenant_id, organization_id).subquery()))).scalar_one()
+    # a base table without organization_id is counted tenant-wide; so are its documents (stored with no organization)
+    index_org = organization_id if hasattr(entity.model, "organization_id") else None
     indexed = (await session.execute(index_scope(select(func.count(EntityIndex.id)), entity.entity_type, tenant_id,
-                                                 organization_id).where(EntityIndex.deleted_at.is_(None)))).scalar_one()
+                                                 index_org).where(EntityIndex.deleted_at.is_(None)))).scalar_one()
     return await write_snapshot(session, entity.entity_type, tenant_id, organization_id, int(base), int(indexed))
 
 
