@@ -206,6 +206,12 @@ async def put_role_widgets(request: Request, ctx: Ctx) -> dict:
     return {"ok": True, "widgetIds": widget_ids}
 
 
+async def _user_visible(ctx: Ctx, user: Any) -> bool:
+    """A caller limited to some organizations may only read or assign widgets of users inside them."""
+    allowed = (await ctx.scope()).allowed_ids
+    return allowed is None or user.organization_id is None or user.organization_id in allowed
+
+
 @router.get("/dashboards/users/widgets", features=ASSIGN, summary="Read widget overrides for a user", responses=NOT_FOUND,
             description="Returns the widgets inherited and explicitly configured for the requested user within the current scope.",
             openapi_extra=query_doc("userId", "tenantId", "organizationId", required="userId"))
@@ -216,7 +222,7 @@ async def get_user_widgets(request: Request, ctx: Ctx) -> dict:
     await _recheck(ctx, ASSIGN)
     tenant, org = _admin_scope(ctx, request)
     user = await service.find_user(ctx.session, parse_uuid(raw), tenant)
-    if user is None:
+    if user is None or not await _user_visible(ctx, user):
         raise ApiError(404, "User not found")
     effective = await service.target_allowed(ctx, user, tenant, org)
     row = await service.user_override(ctx.session, user.id, tenant, org)
@@ -235,7 +241,7 @@ async def put_user_widgets(request: Request, ctx: Ctx) -> dict:
     if not ctx.is_super_admin and ctx.tenant_id is None:
         raise ApiError(403, "Forbidden")
     user = await service.find_user(ctx.session, parse_uuid(data.userId), ctx.tenant_id)
-    if user is None:
+    if user is None or not await _user_visible(ctx, user):
         raise ApiError(404, "User not found")
     widget_ids = service.known_ids(ctx.registry, data.widgetIds) if data.mode == "override" else []
     await service.set_user_widgets(ctx.session, user.id, ctx.tenant_id, ctx.org_id, data.mode, widget_ids)

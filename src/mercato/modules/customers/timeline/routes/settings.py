@@ -347,7 +347,12 @@ async def _widget_scope(ctx: RequestContext, request: Request) -> tuple[WidgetQu
     if ctx.tenant_id is None:
         raise ApiError(400, "Tenant context is required")
     if q.organizationId:
-        return q, [parse_uuid(q.organizationId)]
+        requested = parse_uuid(q.organizationId)
+        scoped = await ctx.scope(requested)
+        # an organization outside the caller's visibility is refused, never read
+        if scoped.selection_rejected or scoped.selected_id != requested:
+            raise ApiError(403, "Forbidden")
+        return q, scoped.filter_ids or [requested]
     scope = await ctx.scope()
     if scope.selected_id is not None:
         return q, [scope.selected_id]
