@@ -20,6 +20,7 @@ async def wapp(app):  # noqa: ANN001, ANN201
         registry = Registry([widgets.module, *app.state.registry.modules])
         seeded = await initialise(settings, registry, demo=True, echo=lambda *_: None)
         application = create_app(settings, registry)
+        await application.state.db.create_all()  # the test-only table has no migration
         application.state.seeded = seeded
         async with application.router.lifespan_context(application):
             yield application
