@@ -41,3 +41,19 @@ async def test_huge_page_number_is_400_not_500(admin) -> None:
     res = await admin.get("/api/feature_toggles/global", params={"page": "184467440737095518"})
     assert res.status_code == 400
     assert res.json() == {"error": "Invalid input"}
+
+
+async def test_deeply_nested_json_body_is_400(admin) -> None:
+    res = await admin.post("/api/customers/companies", content=b"[" * 100000, headers={"content-type": "application/json"})
+    assert res.status_code == 400
+    assert res.json() == {"error": "Invalid input"}
+
+
+async def test_enormous_search_term_is_not_a_server_error(admin) -> None:
+    res = await admin.get("/api/customers/companies", params={"search": "a" * 50010})
+    from tests.conftest import BACKEND
+
+    if BACKEND == "postgres":
+        assert res.status_code == 200 and res.json()["items"] == []
+    else:  # SQLite refuses LIKE patterns over 50,000 characters
+        assert res.status_code == 400 and res.json() == {"error": "Invalid input"}

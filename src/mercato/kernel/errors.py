@@ -117,13 +117,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         # a value the database cannot store (NUL byte, out-of-range integer, ...) is bad input, not a server fault
-        if is_rejected_value(exc):
+        if is_rejected_value(exc) or "pattern too complex" in str(exc.orig):  # SQLite: LIKE pattern over 50k chars
             return JSONResponse({"error": "Invalid input"}, status_code=400)
         log.exception("database error on %s %s", request.method, request.url.path)
         return JSONResponse(
             {"error": "Internal server error", "message": "Something went wrong. Please try again later."},
             status_code=500,
         )
+
+    @app.exception_handler(RecursionError)
+    async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
+        # a pathologically nested JSON body cannot be decoded: the client sent unusable input
+        return JSONResponse({"error": "Invalid input"}, status_code=400)
 
     @app.exception_handler(OverflowError)
     async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
