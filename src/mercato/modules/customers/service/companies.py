@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from mercato.kernel.context import RequestContext, parse_uuid
+from mercato.kernel.context import RequestContext
 from mercato.kernel.db import utcnow
 from mercato.kernel.errors import ApiError
 from mercato.kernel.serialize import iso
@@ -32,6 +32,7 @@ from mercato.modules.customers.service.records import (
     apply_columns,
     apply_next_interaction,
     check_tags,
+    load_with_profile,
     merge_nested_profile,
     replace_tags,
     save_custom_fields,
@@ -83,19 +84,7 @@ async def create_company(ctx: RequestContext, body: Any, *, entity_id: uuid.UUID
 
 
 async def load_company(ctx: RequestContext, raw_id: Any) -> tuple[CustomerEntity, CustomerCompany]:
-    entity_id = parse_uuid(raw_id)
-    entity = None
-    if entity_id is not None:
-        stmt = select(CustomerEntity).where(CustomerEntity.id == entity_id, CustomerEntity.deleted_at.is_(None))
-        if ctx.tenant_id is not None:
-            stmt = stmt.where(CustomerEntity.tenant_id == ctx.tenant_id)
-        entity = (await ctx.session.execute(stmt)).scalar_one_or_none()
-    if entity is None:
-        raise ApiError(404, "Company not found")
-    profile = (await ctx.session.execute(select(CustomerCompany).where(CustomerCompany.entity_id == entity.id))).scalar_one_or_none()
-    if entity.kind != "company" or profile is None:
-        raise ApiError(404, "Company profile not found")
-    return entity, profile
+    return await load_with_profile(ctx, raw_id, "company", CustomerCompany, "Company")
 
 
 async def update_company(ctx: RequestContext, body: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.kernel.context import RequestContext
+from mercato.kernel.context import RequestContext, parse_uuid
 from mercato.kernel.errors import ApiError
 from mercato.kernel.extensions import split_custom_values
 from mercato.modules.customers.models import CustomerEntity, CustomerTag, CustomerTagAssignment
@@ -21,6 +21,24 @@ ENTITY_FIELDS = {
 }
 NEXT_INTERACTION_COLUMNS = ("next_interaction_at", "next_interaction_name", "next_interaction_ref_id",
                             "next_interaction_icon", "next_interaction_color")
+
+
+async def load_with_profile(ctx: RequestContext, raw_id: Any, kind: str, profile_model: Any,
+                            label: str) -> tuple[CustomerEntity, Any]:
+    """A live person/company of the caller's tenant and its profile row; 404 `<label> not found` otherwise."""
+    entity_id = parse_uuid(raw_id)
+    entity = None
+    if entity_id is not None:
+        stmt = select(CustomerEntity).where(CustomerEntity.id == entity_id, CustomerEntity.deleted_at.is_(None))
+        if ctx.tenant_id is not None:
+            stmt = stmt.where(CustomerEntity.tenant_id == ctx.tenant_id)
+        entity = (await ctx.session.execute(stmt)).scalar_one_or_none()
+    if entity is None:
+        raise ApiError(404, f"{label} not found")
+    profile = (await ctx.session.execute(select(profile_model).where(profile_model.entity_id == entity.id))).scalar_one_or_none()
+    if entity.kind != kind or profile is None:
+        raise ApiError(404, f"{label} profile not found")
+    return entity, profile
 
 
 def split_body(body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
